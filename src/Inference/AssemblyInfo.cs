@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: DisableRuntimeMarshalling]
+[assembly: InternalsVisibleTo("AgentTheater.Inference.Tests")]

@@ -1,0 +1,510 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using AgentTheater.Inference.Native;
+
+namespace AgentTheater.Inference.Engine;
+
+public sealed partial class InferencePool
+{
+    private readonly List<(PoolJob Job, int BatchIndex, int TokenIndex)> _outputs = [];
+    private readonly List<(PoolJob Job, int Count)> _fed = [];
+    private float[] _logSoftmaxBuffer = [];
+
+    private void RunScheduler()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                DrainInbox();
+                AdmitWaiting();
+                if (!BuildBatch())
+                {
+                    _wake.Wait(_stopping.Token);
+                    continue;
+                }
+
+                _stepping = true;
+                Step();
+                _stepping = false;
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // Whatever broke, fail the requests of this step and keep serving.
+                LogSchedulerError(_logger, e);
+                if (_stepping)
+                {
+                    _stepping = false;
+                    FailBatch(new InferenceException($"Inference step failed: {e.Message}"));
+                }
+            }
+        }
+
+        var stopped = new ObjectDisposedException(nameof(InferencePool));
+        DrainInbox();
+        foreach (var job in _running.Concat(_waiting).ToList())
+        {
+            Finish(job, stopped);
+        }
+
+        foreach (var fork in _waitingForks)
+        {
+            fork.Result.TrySetException(stopped);
+        }
+    }
+
+    private void DrainInbox()
+    {
+        while (_inbox.TryDequeue(out var command))
+        {
+            switch (command)
+            {
+                case PoolJob job:
+                    _waiting.Add(job);
+                    break;
+                case CancelCommand cancel:
+                    if (!cancel.Job.Finished)
+                    {
+                        Statistics.OnCancelled();
+                        Finish(cancel.Job, new OperationCanceledException("The request was cancelled."));
+                    }
+
+                    break;
+                case ForkJob fork:
+                    _waitingForks.Add(fork);
+                    break;
+                case ForgetCommand forget:
+                    lock (_sessions)
+                    {
+                        if (_sessions.Remove(forget.Session, out var slot))
+                        {
+                            slot.Session = null;
+                        }
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Gives waiting jobs a sequence: their session's, a free one, or the least recently used idle one.</summary>
+    private void AdmitWaiting()
+    {
+        for (var i = 0; i < _waitingForks.Count; i++)
+        {
+            if (TryFork(_waitingForks[i]))
+            {
+                _waitingForks.RemoveAt(i--);
+            }
+        }
+
+        for (var i = 0; i < _waiting.Count; i++)
+        {
+            var job = _waiting[i];
+            var slot = FindSlot(job.Session);
+            if (slot is null)
+            {
+                continue;
+            }
+
+            _waiting.RemoveAt(i--);
+            Attach(job, slot);
+        }
+    }
+
+    private SequenceSlot? FindSlot(string? session)
+    {
+        lock (_sessions)
+        {
+            if (session is not null && _sessions.TryGetValue(session, out var own))
+            {
+                return own.IsIdle ? own : null;
+            }
+
+            var slot = _slots.FirstOrDefault(s => s.IsIdle && s.Session is null)
+                ?? _slots.Where(s => s.IsIdle).MinBy(s => s.LastUsed);
+            if (slot is null)
+            {
+                return null;
+            }
+
+            if (slot.Session is not null)
+            {
+                _sessions.Remove(slot.Session);
+                Statistics.OnEvicted();
+            }
+
+            slot.Session = session;
+            if (session is not null)
+            {
+                _sessions[session] = slot;
+            }
+
+            return slot;
+        }
+    }
+
+    private void Attach(PoolJob job, SequenceSlot slot)
+    {
+        var reuse = Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit);
+        if (reuse < slot.Cached.Count && !_context.RemoveTokens(slot.Id, reuse))
+        {
+            _context.RemoveTokens(slot.Id);
+            reuse = 0;
+        }
+
+        slot.Cached.RemoveRange(reuse, slot.Cached.Count - reuse);
+        slot.Job = job;
+        slot.LastUsed = ++_clock;
+        job.Slot = slot;
+        job.FeedIndex = reuse;
+        job.PrefillTokens = job.Tokens.Length - reuse;
+        job.AdmittedAt = Stopwatch.GetTimestamp();
+        if (job is GenerateJob generate)
+        {
+            generate.Sampler = new TokenSampler(generate.Sampling, job.Tokens);
+        }
+
+        Statistics.OnAdmitted(job.Tokens.Length, reuse);
+        _running.Add(job);
+    }
+
+    private bool TryFork(ForkJob fork)
+    {
+        if (fork.Result.Task.IsCompleted)
+        {
+            return true;
+        }
+
+        SequenceSlot? source;
+        lock (_sessions)
+        {
+            _sessions.TryGetValue(fork.Source, out source);
+        }
+
+        if (source is null)
+        {
+            fork.Result.TrySetException(new InvalidOperationException($"Session '{fork.Source}' has no sequence to fork (it never ran, or it was evicted)."));
+            return true;
+        }
+
+        if (!source.IsIdle)
+        {
+            return false;
+        }
+
+        lock (_sessions)
+        {
+            var chosen = new List<SequenceSlot>();
+            foreach (var target in fork.Targets)
+            {
+                if (_sessions.TryGetValue(target, out var existing))
+                {
+                    if (!existing.IsIdle)
+                    {
+                        return false;
+                    }
+
+                    chosen.Add(existing);
+                }
+            }
+
+            var candidates = _slots.Where(s => s.IsIdle && s != source && !chosen.Contains(s))
+                .OrderBy(s => s.Session is null ? 0 : 1).ThenBy(s => s.LastUsed).ToList();
+            var needed = fork.Targets.Length - chosen.Count;
+            if (candidates.Count < needed)
+            {
+                if (_slots.Length - 1 < fork.Targets.Length)
+                {
+                    fork.Result.TrySetException(new InferencePoolBusyException(_slots.Length));
+                    return true;
+                }
+
+                return false;
+            }
+
+            var next = 0;
+            foreach (var target in fork.Targets)
+            {
+                if (!_sessions.TryGetValue(target, out var slot))
+                {
+                    slot = candidates[next++];
+                    if (slot.Session is not null)
+                    {
+                        _sessions.Remove(slot.Session);
+                        Statistics.OnEvicted();
+                    }
+
+                    slot.Session = target;
+                    _sessions[target] = slot;
+                }
+
+                _context.RemoveTokens(slot.Id);
+                _context.CopySequence(source.Id, slot.Id);
+                slot.Cached.Clear();
+                slot.Cached.AddRange(source.Cached);
+                slot.LastUsed = ++_clock;
+            }
+
+            source.LastUsed = ++_clock;
+            Statistics.OnForked(fork.Targets.Length);
+            fork.Result.TrySetResult(source.Cached.Count);
+            return true;
+        }
+    }
+
+    /// <summary>Packs one token per generating sequence, then prompt chunks, up to the batch size.</summary>
+    private bool BuildBatch()
+    {
+        _batch.Clear();
+        _outputs.Clear();
+        _fed.Clear();
+        foreach (var job in _running)
+        {
+            if (job is GenerateJob { PendingToken: { } token } generate && _batch.Remaining > 0)
+            {
+                var slot = job.Slot!;
+                var index = _batch.Add(token, slot.Cached.Count, slot.Id, wantLogits: true);
+                _outputs.Add((job, index, -1));
+                _fed.Add((job, 1));
+                generate.PendingToken = null;
+            }
+        }
+
+        var decodeTokens = _batch.Count;
+        foreach (var job in _running)
+        {
+            if (!job.InPrefill || _batch.Remaining == 0)
+            {
+                continue;
+            }
+
+            var slot = job.Slot!;
+            var count = Math.Min(_batch.Remaining, job.Tokens.Length - job.FeedIndex);
+            for (var k = 0; k < count; k++)
+            {
+                var tokenIndex = job.FeedIndex + k;
+                var wants = job.WantsLogitsAt(tokenIndex);
+                var index = _batch.Add(job.Tokens[tokenIndex], slot.Cached.Count + k, slot.Id, wants);
+                if (wants)
+                {
+                    _outputs.Add((job, index, tokenIndex));
+                }
+            }
+
+            _fed.Add((job, count));
+        }
+
+        _stepDecodeTokens = decodeTokens;
+        return _batch.Count > 0;
+    }
+
+    private int _stepDecodeTokens;
+    private bool _stepping;
+
+    private void Step()
+    {
+        var started = Stopwatch.GetTimestamp();
+        var code = _context.Decode(_batch);
+        if (code != 0)
+        {
+            var reason = LlamaLibrary.TakeRecentErrors();
+            LogDecodeFailed(_logger, code, _batch.Count, _fed.Count, reason);
+            FailBatch(new InferenceException($"llama_decode returned {code} for a batch of {_batch.Count} tokens{(reason.Length > 0 ? ": " + reason : string.Empty)}"));
+            return;
+        }
+
+        var decoded = Stopwatch.GetTimestamp();
+        foreach (var (job, count) in _fed)
+        {
+            var slot = job.Slot!;
+            if (job is GenerateJob generate && !job.InPrefill)
+            {
+                slot.Cached.Add(generate.Generated[^1]);
+            }
+            else
+            {
+                slot.Cached.AddRange(job.Tokens.AsSpan(job.FeedIndex, count));
+                job.FeedIndex += count;
+            }
+        }
+
+        SampleAndScore();
+        var ended = Stopwatch.GetTimestamp();
+        var step = new PoolStep(
+            _batch.Count,
+            _stepDecodeTokens,
+            _batch.Count - _stepDecodeTokens,
+            _running.Count,
+            _waiting.Count,
+            Stopwatch.GetElapsedTime(started, decoded),
+            Stopwatch.GetElapsedTime(decoded, ended));
+        Statistics.OnStep(step);
+        StepCompleted?.Invoke(step);
+        _running.RemoveAll(j => j.Finished);
+    }
+
+    private void SampleAndScore()
+    {
+        var samples = new List<(GenerateJob Job, int BatchIndex)>();
+        foreach (var (job, batchIndex, tokenIndex) in _outputs)
+        {
+            if (job.Finished)
+            {
+                continue;
+            }
+
+            if (job is ScoreJob score)
+            {
+                var logits = _context.Logits(batchIndex);
+                score.LogProbabilities[tokenIndex - score.PromptLength + 1] = LogSoftmaxAt(logits, score.Tokens[tokenIndex + 1]);
+            }
+            else if (job is GenerateJob generate)
+            {
+                samples.Add((generate, batchIndex));
+            }
+        }
+
+        foreach (var (job, _) in _fed)
+        {
+            if (job is ScoreJob { InPrefill: false, Finished: false } score)
+            {
+                Release(score);
+                score.Complete();
+            }
+        }
+
+        if (samples.Count == 0)
+        {
+            return;
+        }
+
+        var tokens = new int[samples.Count];
+        var indices = samples.Select(s => s.BatchIndex).ToArray();
+        var samplers = samples.Select(s => s.Job.Sampler!).ToArray();
+        _context.Sample(indices, samplers, tokens, parallel: samples.Count >= _options.ParallelSamplingThreshold);
+        for (var i = 0; i < samples.Count; i++)
+        {
+            Accept(samples[i].Job, tokens[i]);
+        }
+    }
+
+    private void Accept(GenerateJob job, int token)
+    {
+        if (Model.IsEndOfGeneration(token))
+        {
+            Complete(job, FinishReason.EndOfGeneration);
+            return;
+        }
+
+        job.Generated.Add(token);
+        Statistics.OnGenerated();
+        if (job.Append(Model.TokenBytes(token)))
+        {
+            Complete(job, FinishReason.Stop);
+        }
+        else if (job.Generated.Count >= job.MaxTokens)
+        {
+            Complete(job, FinishReason.MaxTokens);
+        }
+        else if (job.Slot!.Cached.Count + 1 >= SequenceContextLength)
+        {
+            Complete(job, FinishReason.ContextFull);
+        }
+        else
+        {
+            job.PendingToken = token;
+        }
+    }
+
+    private double LogSoftmaxAt(ReadOnlySpan<float> logits, int token)
+    {
+        if (_logSoftmaxBuffer.Length < logits.Length)
+        {
+            _logSoftmaxBuffer = new float[logits.Length];
+        }
+
+        var buffer = _logSoftmaxBuffer.AsSpan(0, logits.Length);
+        var max = TensorPrimitives.Max(logits);
+        TensorPrimitives.Subtract(logits, max, buffer);
+        TensorPrimitives.Exp(buffer, buffer);
+        double sum = 0;
+        foreach (var v in buffer)
+        {
+            sum += v;
+        }
+
+        return logits[token] - max - Math.Log(sum);
+    }
+
+    private void Complete(GenerateJob job, FinishReason reason)
+    {
+        Release(job);
+        job.Complete(reason);
+    }
+
+    private void Finish(PoolJob job, Exception error)
+    {
+        if (job.Finished)
+        {
+            return;
+        }
+
+        if (job.Slot is null)
+        {
+            _waiting.Remove(job);
+        }
+
+        Release(job);
+        Statistics.OnFailed();
+        job.Fail(error);
+    }
+
+    /// <summary>Frees the job's sequence (its cached tokens stay for the session) and its queue place.</summary>
+    private void Release(PoolJob job)
+    {
+        job.Registration.Dispose();
+        if (job is GenerateJob generate)
+        {
+            generate.Sampler?.Dispose();
+            generate.PendingToken = null;
+        }
+
+        if (job.Slot is { } slot && slot.Job == job)
+        {
+            Statistics.OnReleased();
+            slot.Job = null;
+            slot.LastUsed = ++_clock;
+            if (job.Session is null)
+            {
+                slot.Session = null;
+            }
+        }
+
+        Statistics.OnFinished();
+        _admission.Release();
+    }
+
+    /// <summary>A decode failed: fail every request in it and drop their sequences, whose KV is now unknown.</summary>
+    private void FailBatch(Exception error)
+    {
+        foreach (var (job, _) in _fed)
+        {
+            if (job.Slot is { } slot)
+            {
+                _context.RemoveTokens(slot.Id);
+                slot.Cached.Clear();
+            }
+
+            Finish(job, error);
+        }
+
+        _running.RemoveAll(j => j.Finished);
+        _fed.Clear();
+        _outputs.Clear();
+    }
+}

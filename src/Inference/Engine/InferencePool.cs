@@ -1,0 +1,342 @@
+using System.Collections.Concurrent;
+using AgentTheater.Inference.Native;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AgentTheater.Inference.Engine;
+
+/// <summary>
+/// One model, one llama.cpp context with many sequences, one scheduler thread doing continuous batching.
+/// Every step packs one decode token for each generating sequence plus chunks of waiting prompts into a
+/// single <c>llama_decode</c>, then samples every sequence. Requests carry a session key: the session keeps
+/// its sequence, and the next request prefills only what differs from the cached tokens.
+/// </summary>
+public sealed partial class InferencePool : IAsyncDisposable, IDisposable
+{
+    private readonly InferencePoolOptions _options;
+    private readonly ILogger _logger;
+    private readonly LlamaContext _context;
+    private readonly NativeBatch _batch;
+    private readonly SequenceSlot[] _slots;
+    private readonly Dictionary<string, SequenceSlot> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<object> _inbox = new();
+    private readonly List<PoolJob> _waiting = [];
+    private readonly List<ForkJob> _waitingForks = [];
+    private readonly List<PoolJob> _running = [];
+    private readonly SemaphoreSlim _admission;
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Thread _scheduler;
+    private readonly bool _ownsModel;
+    private long _clock;
+    private int _disposed;
+
+    /// <summary>Loads the model named in <paramref name="options"/> and starts the scheduler.</summary>
+    public InferencePool(InferencePoolOptions options, ILoggerFactory? loggerFactory = null)
+        : this(LoadModel(options, loggerFactory), options, loggerFactory, ownsModel: true)
+    {
+    }
+
+    /// <summary>Starts a pool over an already loaded <paramref name="model"/> (not disposed with the pool).</summary>
+    public InferencePool(LlamaModel model, InferencePoolOptions options, ILoggerFactory? loggerFactory = null)
+        : this(model, options, loggerFactory, ownsModel: false)
+    {
+    }
+
+    private InferencePool(LlamaModel model, InferencePoolOptions options, ILoggerFactory? loggerFactory, bool ownsModel)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _ownsModel = ownsModel;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<InferencePool>();
+        Model = model;
+        _context = new LlamaContext(model, new LlamaContextSettings(
+            options.SequenceContextLength,
+            options.MaxSequences,
+            options.BatchSize,
+            options.MicroBatchSize,
+            options.EffectiveThreads,
+            options.UnifiedKv,
+            options.FlashAttention));
+        _batch = new NativeBatch(_context.BatchSize);
+        _slots = [.. Enumerable.Range(0, _context.MaxSequences).Select(i => new SequenceSlot(i))];
+        _admission = new SemaphoreSlim(options.MaxQueuedRequests, options.MaxQueuedRequests);
+        LogPoolStarted(_logger, model.Path, _context.MaxSequences, _context.SequenceContextLength, _context.BatchSize, options.EffectiveThreads, LlamaLibrary.Info?.Backend ?? LlamaBackendKind.Cpu);
+        _scheduler = new Thread(RunScheduler) { IsBackground = true, Name = "InferencePool scheduler" };
+        _scheduler.Start();
+    }
+
+    /// <summary>Raised on the scheduler thread after every decode step (keep handlers cheap).</summary>
+    public event Action<PoolStep>? StepCompleted;
+
+    /// <summary>The model.</summary>
+    public LlamaModel Model { get; }
+
+    /// <summary>Sequences in the context.</summary>
+    public int MaxSequences => _context.MaxSequences;
+
+    /// <summary>Tokens each sequence may hold.</summary>
+    public int SequenceContextLength => _context.SequenceContextLength;
+
+    /// <summary>Most tokens per decode step.</summary>
+    public int BatchSize => _context.BatchSize;
+
+    /// <summary>Running counters.</summary>
+    public InferencePoolStatistics Statistics { get; } = new();
+
+    /// <summary>
+    /// Starts a generation. Argument errors throw here; a full queue, a prompt too long, cancellation or a
+    /// failed decode fail <see cref="StreamingGeneration.Completion"/>.
+    /// </summary>
+    public StreamingGeneration Generate(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Sampling.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxTokens, 1, nameof(request.MaxTokens));
+        var tokens = PromptTokens(request.Prompt, request.PromptTokens, nameof(request.Prompt));
+        var job = new GenerateJob(request, tokens);
+        var stream = new StreamingGeneration(job.Pieces.Reader, job.Result.Task, () => Post(new CancelCommand(job)));
+        if (tokens.Length + 1 > SequenceContextLength)
+        {
+            job.Fail(new PromptTooLongException(tokens.Length + 1, SequenceContextLength));
+            return stream;
+        }
+
+        Submit(job, cancellationToken);
+        return stream;
+    }
+
+    /// <summary>Generates and returns the whole result.</summary>
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        Generate(request, cancellationToken).Completion;
+
+    /// <summary>Log-probability of a continuation after a prompt (teacher forcing, batched with everything else).</summary>
+    public Task<ScoreResult> ScoreAsync(ScoreRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int[] tokens;
+        int promptLength;
+        if (request.PromptTokens is not null || request.ContinuationTokens is not null)
+        {
+            var prompt = PromptTokens(null, request.PromptTokens, nameof(request.PromptTokens));
+            var continuation = request.ContinuationTokens?.ToArray() ?? [];
+            ValidateTokens(continuation, nameof(request.ContinuationTokens));
+            tokens = [.. prompt, .. continuation];
+            promptLength = prompt.Length;
+        }
+        else
+        {
+            // Tokenise the whole text once so the scored tokens are the ones the model would see; the prompt
+            // part is the longest prefix shared with the prompt's own tokenisation.
+            var prompt = PromptTokens(request.Prompt, null, nameof(request.Prompt));
+            tokens = Model.Tokenize(request.Prompt + (request.Continuation ?? string.Empty));
+            promptLength = Math.Max(1, Math.Min(CommonPrefix([.. prompt], tokens), prompt.Length));
+        }
+
+        var job = new ScoreJob(request.SessionKey, tokens, promptLength);
+        if (tokens.Length > SequenceContextLength)
+        {
+            job.Fail(new PromptTooLongException(tokens.Length, SequenceContextLength));
+        }
+        else if (tokens.Length == promptLength)
+        {
+            job.Complete();
+        }
+        else
+        {
+            Submit(job, cancellationToken);
+        }
+
+        return job.Result.Task;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/>'s sequence into each of <paramref name="targets"/> (whole-sequence
+    /// <c>llama_memory_seq_cp</c>), so they continue from the same state without prefill. Waits until the
+    /// source is idle. Returns the number of tokens copied per target.
+    /// </summary>
+    public Task<int> ForkAsync(string source, IReadOnlyList<string> targets, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Count == 0 || targets.Any(string.IsNullOrEmpty) || targets.Contains(source) || targets.Distinct().Count() != targets.Count)
+        {
+            throw new ArgumentException("Fork targets must be distinct, non-empty session keys other than the source.", nameof(targets));
+        }
+
+        var fork = new ForkJob(source, [.. targets]);
+        cancellationToken.Register(() => fork.Result.TrySetCanceled(cancellationToken));
+        Post(fork);
+        return fork.Result.Task;
+    }
+
+    /// <summary>Drops a session's cached tokens and frees its sequence.</summary>
+    public void ForgetSession(string session) => Post(new ForgetCommand(session));
+
+    /// <summary>Tokens cached for <paramref name="session"/> (a snapshot; -1 when unknown).</summary>
+    public int CachedTokens(string session)
+    {
+        lock (_sessions)
+        {
+            return _sessions.TryGetValue(session, out var slot) ? slot.Cached.Count : -1;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _wake.Release();
+        _scheduler.Join();
+        _batch.Dispose();
+        _context.Dispose();
+        if (_ownsModel)
+        {
+            Model.Dispose();
+        }
+
+        _stopping.Dispose();
+        _admission.Dispose();
+        _wake.Dispose();
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static LlamaModel LoadModel(InferencePoolOptions options, ILoggerFactory? loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        LlamaLibrary.Initialize(string.IsNullOrWhiteSpace(options.NativeDirectory) ? null : options.NativeDirectory, loggerFactory?.CreateLogger("AgentTheater.Inference.Native"));
+        return LlamaModel.Load(options.ModelPath, options.GpuLayers);
+    }
+
+    private static int CommonPrefix(List<int> a, int[] b)
+    {
+        var n = Math.Min(a.Count, b.Length);
+        var i = 0;
+        while (i < n && a[i] == b[i])
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    private int[] PromptTokens(string? text, IReadOnlyList<int>? tokens, string name)
+    {
+        if (tokens is not null)
+        {
+            var array = tokens.ToArray();
+            ValidateTokens(array, name + "Tokens");
+            if (array.Length == 0)
+            {
+                throw new ArgumentException("The prompt has no tokens.", name + "Tokens");
+            }
+
+            return array;
+        }
+
+        if (text is null)
+        {
+            throw new ArgumentException("A prompt is required (text or tokens).", name);
+        }
+
+        var result = Model.Tokenize(text);
+        return result.Length > 0 ? result : throw new ArgumentException("The prompt has no tokens.", name);
+    }
+
+    private void ValidateTokens(int[] tokens, string name)
+    {
+        foreach (var token in tokens)
+        {
+            if ((uint)token >= (uint)Model.VocabularySize)
+            {
+                throw new ArgumentOutOfRangeException(name, token, $"Token id {token} is outside the vocabulary (0..{Model.VocabularySize - 1}).");
+            }
+        }
+    }
+
+    private void Submit(PoolJob job, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            job.Fail(new OperationCanceledException(cancellationToken));
+            return;
+        }
+
+        if (!_admission.Wait(0, CancellationToken.None))
+        {
+            if (!_options.WaitWhenBusy)
+            {
+                Statistics.OnRejected();
+                job.Fail(new InferencePoolBusyException(_options.MaxQueuedRequests));
+                return;
+            }
+
+            _ = WaitForAdmission(job, cancellationToken);
+            return;
+        }
+
+        Enqueue(job, cancellationToken);
+    }
+
+    private async Task WaitForAdmission(PoolJob job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e)
+        {
+            job.Fail(e);
+            return;
+        }
+
+        Enqueue(job, cancellationToken);
+    }
+
+    private void Enqueue(PoolJob job, CancellationToken cancellationToken)
+    {
+        Statistics.OnQueued();
+        if (cancellationToken.CanBeCanceled)
+        {
+            job.Registration = cancellationToken.Register(() => Post(new CancelCommand(job)));
+        }
+
+        Post(job);
+    }
+
+    private void Post(object command)
+    {
+        _inbox.Enqueue(command);
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    private sealed record CancelCommand(PoolJob Job);
+
+    private sealed record ForgetCommand(string Session);
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Inference pool started: {ModelPath}, {Sequences} sequences x {SequenceContext} tokens, batch {Batch}, {Threads} threads, {Backend}")]
+    private static partial void LogPoolStarted(ILogger logger, string modelPath, int sequences, int sequenceContext, int batch, int threads, LlamaBackendKind backend);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "llama_decode failed with {Code} for a batch of {Tokens} tokens over {Requests} requests: {Reason}")]
+    private static partial void LogDecodeFailed(ILogger logger, int code, int tokens, int requests, string reason);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Inference scheduler step failed")]
+    private static partial void LogSchedulerError(ILogger logger, Exception error);
+}

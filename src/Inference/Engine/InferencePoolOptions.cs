@@ -1,0 +1,71 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentTheater.Inference.Engine;
+
+/// <summary>Configuration of the <see cref="InferencePool"/> (section <c>Inference</c>).</summary>
+public sealed class InferencePoolOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Inference";
+
+    /// <summary>GGUF model to load.</summary>
+    [Required]
+    public string ModelPath { get; set; } = string.Empty;
+
+    /// <summary>Folder to load llama.cpp from; empty for <c>AGENTTHEATER_NATIVE_DIR</c> or the automatic choice.</summary>
+    public string? NativeDirectory { get; set; }
+
+    /// <summary>Sequences (slots) in the one context: how many sessions keep their KV at once. At most 256.</summary>
+    [Range(1, 256)]
+    public int MaxSequences { get; set; } = 64;
+
+    /// <summary>Tokens each sequence may hold (prompt and generation together).</summary>
+    [Range(32, 1 << 20)]
+    public int SequenceContextLength { get; set; } = 2048;
+
+    /// <summary>Most tokens in one <c>llama_decode</c> (decode tokens of every running sequence plus prompt chunks).</summary>
+    [Range(1, 1 << 16)]
+    public int BatchSize { get; set; } = 512;
+
+    /// <summary>Physical micro-batch size llama.cpp splits a batch into.</summary>
+    [Range(1, 1 << 16)]
+    public int MicroBatchSize { get; set; } = 512;
+
+    /// <summary>CPU threads for llama.cpp; 0 uses the cores this process may run on.</summary>
+    [Range(0, 1024)]
+    public int Threads { get; set; }
+
+    /// <summary>Layers to offload to the GPU; -1 for all.</summary>
+    [Range(-1, 10_000)]
+    public int GpuLayers { get; set; } = -1;
+
+    /// <summary>Requests admitted but not finished, at most; beyond this callers get <see cref="InferencePoolBusyException"/> or wait.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxQueuedRequests { get; set; } = 4096;
+
+    /// <summary>Wait for room instead of failing when the queue is full.</summary>
+    public bool WaitWhenBusy { get; set; }
+
+    /// <summary>Sample sequences on several threads when at least this many need a token in one step.</summary>
+    [Range(1, 1 << 16)]
+    public int ParallelSamplingThreshold { get; set; } = 16;
+
+    /// <summary>Share one KV buffer across sequences. Off by default: at 256 sequences unified KV decodes 4x slower.</summary>
+    public bool UnifiedKv { get; set; }
+
+    /// <summary>Let llama.cpp use flash attention where the backend has it.</summary>
+    public bool FlashAttention { get; set; } = true;
+
+    /// <summary>The thread count llama.cpp is given.</summary>
+    public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Throws <see cref="ValidationException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
+        if (MicroBatchSize > BatchSize)
+        {
+            throw new ValidationException($"{SectionName}:MicroBatchSize ({MicroBatchSize}) must not exceed {SectionName}:BatchSize ({BatchSize}).");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+namespace AgentTheater.Inference.Engine;
+
+/// <summary>One decode step of the pool.</summary>
+/// <param name="BatchTokens">Tokens in the <c>llama_decode</c> call.</param>
+/// <param name="DecodeTokens">Of those, one per generating sequence.</param>
+/// <param name="PrefillTokens">Of those, prompt tokens.</param>
+/// <param name="RunningRequests">Requests holding a sequence.</param>
+/// <param name="WaitingRequests">Requests waiting for a sequence.</param>
+/// <param name="DecodeTime">Time inside <c>llama_decode</c>.</param>
+/// <param name="SampleTime">Time sampling and scoring after it.</param>
+public readonly record struct PoolStep(
+    int BatchTokens,
+    int DecodeTokens,
+    int PrefillTokens,
+    int RunningRequests,
+    int WaitingRequests,
+    TimeSpan DecodeTime,
+    TimeSpan SampleTime);
+
+/// <summary>Counters of an <see cref="InferencePool"/> since it started; safe to read from any thread.</summary>
+public sealed class InferencePoolStatistics
+{
+    private long _steps;
+    private long _batchTokens;
+    private long _decodeTokens;
+    private long _prefillTokens;
+    private long _promptTokens;
+    private long _reusedTokens;
+    private long _generated;
+    private long _queued;
+    private long _inFlight;
+    private long _running;
+    private long _rejected;
+    private long _cancelled;
+    private long _failed;
+    private long _evicted;
+    private long _forks;
+
+    /// <summary>Decode steps run.</summary>
+    public long Steps => Interlocked.Read(ref _steps);
+
+    /// <summary>Tokens decoded in all steps.</summary>
+    public long BatchTokens => Interlocked.Read(ref _batchTokens);
+
+    /// <summary>Single-token decode positions (generation).</summary>
+    public long DecodeTokens => Interlocked.Read(ref _decodeTokens);
+
+    /// <summary>Prompt tokens decoded.</summary>
+    public long PrefillTokens => Interlocked.Read(ref _prefillTokens);
+
+    /// <summary>Prompt tokens of admitted requests (decoded or reused).</summary>
+    public long PromptTokens => Interlocked.Read(ref _promptTokens);
+
+    /// <summary>Prompt tokens served from a session's cached prefix.</summary>
+    public long ReusedTokens => Interlocked.Read(ref _reusedTokens);
+
+    /// <summary>Tokens generated.</summary>
+    public long GeneratedTokens => Interlocked.Read(ref _generated);
+
+    /// <summary>Requests accepted by admission control.</summary>
+    public long Queued => Interlocked.Read(ref _queued);
+
+    /// <summary>Requests queued or running now.</summary>
+    public long InFlight => Interlocked.Read(ref _inFlight);
+
+    /// <summary>Requests holding a sequence now.</summary>
+    public long Running => Interlocked.Read(ref _running);
+
+    /// <summary>Requests refused because the queue was full.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Requests cancelled.</summary>
+    public long Cancelled => Interlocked.Read(ref _cancelled);
+
+    /// <summary>Requests failed (cancellation included).</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    /// <summary>Idle sessions whose sequence was given to another session.</summary>
+    public long Evicted => Interlocked.Read(ref _evicted);
+
+    /// <summary>Sequences created by forks.</summary>
+    public long ForkedSequences => Interlocked.Read(ref _forks);
+
+    /// <summary>Share of admitted prompt tokens that came from the cache.</summary>
+    public double PrefixReuseRatio => PromptTokens == 0 ? 0 : (double)ReusedTokens / PromptTokens;
+
+    internal void OnQueued()
+    {
+        Interlocked.Increment(ref _queued);
+        Interlocked.Increment(ref _inFlight);
+    }
+
+    internal void OnAdmitted(int promptTokens, int reused)
+    {
+        Interlocked.Increment(ref _running);
+        Interlocked.Add(ref _promptTokens, promptTokens);
+        Interlocked.Add(ref _reusedTokens, reused);
+    }
+
+    internal void OnFinished() => Interlocked.Decrement(ref _inFlight);
+
+    internal void OnReleased() => Interlocked.Decrement(ref _running);
+
+    internal void OnRejected() => Interlocked.Increment(ref _rejected);
+
+    internal void OnCancelled() => Interlocked.Increment(ref _cancelled);
+
+    internal void OnFailed() => Interlocked.Increment(ref _failed);
+
+    internal void OnEvicted() => Interlocked.Increment(ref _evicted);
+
+    internal void OnForked(int count) => Interlocked.Add(ref _forks, count);
+
+    internal void OnGenerated() => Interlocked.Increment(ref _generated);
+
+    internal void OnStep(PoolStep step)
+    {
+        Interlocked.Increment(ref _steps);
+        Interlocked.Add(ref _batchTokens, step.BatchTokens);
+        Interlocked.Add(ref _decodeTokens, step.DecodeTokens);
+        Interlocked.Add(ref _prefillTokens, step.PrefillTokens);
+    }
+}
