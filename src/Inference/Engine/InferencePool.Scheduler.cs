@@ -395,7 +395,7 @@ public sealed partial class InferencePool
 
     private void Accept(GenerateJob job, int token)
     {
-        if (Model.IsEndOfGeneration(token))
+        if (!job.IgnoreEndOfGeneration && Model.IsEndOfGeneration(token))
         {
             Complete(job, FinishReason.EndOfGeneration);
             return;

@@ -63,7 +63,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
         _batch = new NativeBatch(_context.BatchSize);
         _slots = [.. Enumerable.Range(0, _context.MaxSequences).Select(i => new SequenceSlot(i))];
         _admission = new SemaphoreSlim(options.MaxQueuedRequests, options.MaxQueuedRequests);
-        LogPoolStarted(_logger, model.Path, _context.MaxSequences, _context.SequenceContextLength, _context.BatchSize, options.EffectiveThreads, LlamaLibrary.Info?.Backend ?? LlamaBackendKind.Cpu);
+        LogPoolStarted(_logger, model.Path, _context.MaxSequences, SequenceContextLength, _context.BatchSize, options.EffectiveThreads, LlamaLibrary.Info?.Backend ?? LlamaBackendKind.Cpu);
         _scheduler = new Thread(RunScheduler) { IsBackground = true, Name = "InferencePool scheduler" };
         _scheduler.Start();
     }
@@ -77,8 +77,11 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     /// <summary>Sequences in the context.</summary>
     public int MaxSequences => _context.MaxSequences;
 
-    /// <summary>Tokens each sequence may hold.</summary>
-    public int SequenceContextLength => _context.SequenceContextLength;
+    /// <summary>
+    /// Tokens each sequence may hold: the configured length (llama.cpp pads its own to a multiple of 256, and a
+    /// limit that moved with that padding would surprise whoever set it).
+    /// </summary>
+    public int SequenceContextLength => Math.Min(_options.SequenceContextLength, _context.SequenceContextLength);
 
     /// <summary>Most tokens per decode step.</summary>
     public int BatchSize => _context.BatchSize;

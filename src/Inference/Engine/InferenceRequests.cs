@@ -23,6 +23,9 @@ public sealed record GenerationRequest
 
     /// <summary>Generation ends before the first occurrence of any of these; they are not returned.</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Keep going past end-of-generation tokens (benchmarks that need a fixed number of tokens).</summary>
+    public bool IgnoreEndOfGeneration { get; init; }
 }
 
 /// <summary>A request for the log-probability of <see cref="Continuation"/> after <see cref="Prompt"/>.</summary>

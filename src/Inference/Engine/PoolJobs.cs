@@ -69,12 +69,15 @@ internal sealed class GenerateJob : PoolJob
     {
         Sampling = request.Sampling;
         MaxTokens = request.MaxTokens;
+        IgnoreEndOfGeneration = request.IgnoreEndOfGeneration;
         StopStrings = [.. request.StopStrings.Where(s => s.Length > 0)];
     }
 
     public SamplingOptions Sampling { get; }
 
     public int MaxTokens { get; }
+
+    public bool IgnoreEndOfGeneration { get; }
 
     public string[] StopStrings { get; }
 

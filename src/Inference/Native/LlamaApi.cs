@@ -17,10 +17,10 @@ internal static unsafe partial class LlamaApi
     [LibraryImport(Ggml, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial void ggml_backend_load_all_from_path(string dirPath);
 
-    [LibraryImport(GgmlBase)]
+    [LibraryImport(Ggml)]
     internal static partial nuint ggml_backend_dev_count();
 
-    [LibraryImport(GgmlBase)]
+    [LibraryImport(Ggml)]
     internal static partial IntPtr ggml_backend_dev_get(nuint index);
 
     [LibraryImport(GgmlBase)]

@@ -1,0 +1,16 @@
+using System.CommandLine;
+
+namespace AgentTheater.Client.Commands;
+
+/// <summary>The <c>agent-theater</c> command tree.</summary>
+internal static class AgentTheaterCommand
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("AgentTheater: many LLM characters improvising together on Orleans, one pooled llama.cpp engine.");
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ModelCommand.Create());
+        root.Subcommands.Add(NativeCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,52 @@
+using AgentTheater.Inference.Engine;
+using AgentTheater.Inference.Gguf;
+using AgentTheater.Inference.Native;
+
+namespace AgentTheater.Client.Commands;
+
+/// <summary>Turns the errors a user can cause into one clear line on stderr and a non-zero exit code.</summary>
+internal static class CommandErrors
+{
+    public const int UsageError = 2;
+    public const int InputError = 3;
+
+    public static async Task<int> Run(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or GgufFormatException or ModelLoadException)
+        {
+            Console.Error.WriteLine($"agent-theater: error: {e.Message}");
+            return InputError;
+        }
+        catch (Exception e) when (e is ArgumentException or PromptTooLongException or InferencePoolBusyException or FormatException)
+        {
+            Console.Error.WriteLine($"agent-theater: error: {e.Message}");
+            return UsageError;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("agent-theater: cancelled");
+            return 130;
+        }
+    }
+
+    /// <summary>Parses "1,8,32" into integers; the error names the option and the bad value.</summary>
+    public static int[] ParseIntegerList(string option, string text)
+    {
+        var values = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, System.Globalization.CultureInfo.InvariantCulture, out var value) || value <= 0)
+            {
+                throw new ArgumentException($"{option}: '{part}' is not a positive whole number (in '{text}').", option);
+            }
+
+            values.Add(value);
+        }
+
+        return values.Count > 0 ? [.. values] : throw new ArgumentException($"{option}: no values in '{text}'.", option);
+    }
+}

@@ -1,0 +1,3 @@
+using AgentTheater.Client.Commands;
+
+return await AgentTheaterCommand.Create().Parse(args).InvokeAsync();
