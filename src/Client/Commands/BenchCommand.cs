@@ -20,7 +20,7 @@ internal static class BenchCommand
     private static Command CreateInference()
     {
         var model = new Option<string?>("--model") { Description = "GGUF model; default: a synthetic model of --shape/--qtype, written once into ~/.cache/agent-theater/models" };
-        var shape = new Option<string>("--shape") { Description = "Synthetic shape when no --model: tiny, llama3-1b, llama3-8b", DefaultValueFactory = _ => "tiny" };
+        var shape = new Option<string>("--shape") { Description = "Synthetic shape when no --model: tiny, small, llama3-1b, llama3-8b", DefaultValueFactory = _ => "small" };
         var type = new Option<string>("--qtype") { Description = "Synthetic weight type when no --model: f32, f16, q8_0, q4_0", DefaultValueFactory = _ => "q8_0" };
         var parallel = new Option<string>("--parallel") { Description = "Concurrent sequences to measure, comma separated", DefaultValueFactory = _ => "1,8,32,64,128,256" };
         var prompt = new Option<int>("--prompt") { Description = "Prompt tokens per sequence", DefaultValueFactory = _ => 512 };
@@ -43,7 +43,8 @@ internal static class BenchCommand
                 Positive("--batch", result.GetValue(batch)),
                 result.GetValue(threads));
             var path = result.GetValue(model) ?? ModelCommand.EnsureSynthetic(result.GetValue(shape)!, result.GetValue(type)!);
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+            // llama.cpp warns about every context smaller than the training context; only its errors matter here.
+            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("llama.cpp", LogLevel.Error));
             var runtime = LlamaLibrary.Initialize(logger: loggers.CreateLogger("llama.cpp"));
             using var loaded = LlamaModel.Load(path);
             var measurePool = !result.GetValue(raw);

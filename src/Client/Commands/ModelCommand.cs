@@ -35,7 +35,7 @@ internal static class ModelCommand
 
     private static Command CreateSynth()
     {
-        var shape = new Option<string>("--shape") { Description = "tiny, llama3-1b or llama3-8b", DefaultValueFactory = _ => "tiny" };
+        var shape = new Option<string>("--shape") { Description = "tiny, small, llama3-1b or llama3-8b", DefaultValueFactory = _ => "tiny" };
         var type = new Option<string>("--qtype") { Description = "f32, f16, q8_0 or q4_0", DefaultValueFactory = _ => "q8_0" };
         var output = new Option<string>("--out") { Description = "File to write", Required = true };
         var seed = new Option<int>("--seed") { Description = "Seed of the random weights", DefaultValueFactory = _ => 1234 };
@@ -86,17 +86,21 @@ internal static class ModelCommand
         return command;
     }
 
-    private static Progress<double> ConsoleProgress()
+    private static PercentProgress ConsoleProgress() => new();
+
+    /// <summary>Prints a percentage on one stderr line, synchronously and only forward (Progress&lt;T&gt; posts out of order).</summary>
+    private sealed class PercentProgress : IProgress<double>
     {
-        var last = -1;
-        return new Progress<double>(p =>
+        private int _last = -1;
+
+        public void Report(double value)
         {
-            var percent = (int)(p * 100);
-            if (percent != last)
+            var percent = (int)(value * 100);
+            if (percent > _last)
             {
-                last = percent;
-                Console.Error.Write($"\r  {percent,3}%");
+                _last = percent;
+                Console.Error.Write(percent >= 100 ? $"\r  {percent,3}%\n" : $"\r  {percent,3}%");
             }
-        });
+        }
     }
 }

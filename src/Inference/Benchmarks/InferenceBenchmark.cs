@@ -58,7 +58,16 @@ public static class InferenceBenchmark
             {
                 throw new ArgumentOutOfRangeException(nameof(settings), n, $"--parallel value {n} is out of range: 1 to 256 sequences.");
             }
+        }
 
+        // Warm-up, not reported: JIT, thread pools and llama.cpp's first graph allocation would otherwise land in the first row.
+        var warmUp = settings with { GenerateTokens = 4 };
+        var warmUpPrompts = RandomPrompts(model, 2, Math.Min(settings.PromptTokens, 64), settings.Seed + 1);
+        _ = pool ? MeasurePool(model, warmUp, warmUpPrompts) : null;
+        _ = raw ? MeasureRaw(model, warmUp, warmUpPrompts) : null;
+
+        foreach (var n in settings.Parallel)
+        {
             var prompts = RandomPrompts(model, n, settings.PromptTokens, settings.Seed);
             var rawFigures = raw ? MeasureRaw(model, settings, prompts) : null;
             var poolFigures = pool ? MeasurePool(model, settings, prompts) : null;

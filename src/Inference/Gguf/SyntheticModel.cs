@@ -27,6 +27,9 @@ public sealed record SyntheticModelShape(
     /// <summary>A model of a few hundred kilobytes for tests: 64 wide, 2 blocks, natural vocabulary.</summary>
     public static SyntheticModelShape Tiny { get; } = new("tiny", 64, 2, 128, 4, 2, 4096, 10000f);
 
+    /// <summary>About 25M parameters (512 wide, 8 blocks): big enough that a CPU step is compute, not overhead.</summary>
+    public static SyntheticModelShape Small { get; } = new("small", 512, 8, 1536, 8, 4, 4096, 10000f);
+
     /// <summary>The shape of Llama-3.2-1B, with a vocabulary padded to Llama 3's 128256 tokens.</summary>
     public static SyntheticModelShape Llama3_1B { get; } = new("llama3-1b", 2048, 16, 8192, 32, 8, 131072, 500000f)
     {
@@ -40,7 +43,7 @@ public sealed record SyntheticModelShape(
     };
 
     /// <summary>Every preset, in order of size.</summary>
-    public static IReadOnlyList<SyntheticModelShape> Presets { get; } = [Tiny, Llama3_1B, Llama3_8B];
+    public static IReadOnlyList<SyntheticModelShape> Presets { get; } = [Tiny, Small, Llama3_1B, Llama3_8B];
 
     /// <summary>
     /// Vocabulary size to pad to with unused tokens, so the embedding and output matrices cost what the real

@@ -1,0 +1,76 @@
+namespace AgentTheater.Contracts.Inference;
+
+/// <summary>
+/// The door to the pooled inference engine of a silo that holds a model. Every character's request goes
+/// through it, so the pool batches them all together.
+/// </summary>
+public interface IInferenceGrain : IGrainWithIntegerKey
+{
+    /// <summary>Generates a continuation of <see cref="GenerateCall.Prompt"/>.</summary>
+    [ResponseTimeout("00:10:00")]
+    Task<GenerateReply> Generate(GenerateCall request, CancellationToken cancellationToken = default);
+
+    /// <summary>Teacher-forced log-probabilities of each call's continuation, all submitted at once so they share batches.</summary>
+    [ResponseTimeout("00:10:00")]
+    Task<IReadOnlyList<ScoreReply>> Score(IReadOnlyList<ScoreCall> requests, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A generation request.</summary>
+/// <param name="SessionKey">Keeps this session's tokens in one sequence, so the next call prefills only what is new.</param>
+/// <param name="Prompt">Text to continue.</param>
+/// <param name="MaxTokens">Most tokens to generate.</param>
+/// <param name="Temperature">0 for greedy.</param>
+/// <param name="TopP">Nucleus threshold.</param>
+/// <param name="TopK">Top-k (0: off).</param>
+/// <param name="RepetitionPenalty">1: off.</param>
+/// <param name="Seed">Sampler seed.</param>
+/// <param name="StopStrings">Generation ends before any of these.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.GenerateCall")]
+public sealed record GenerateCall(
+    [property: Id(0)] string? SessionKey,
+    [property: Id(1)] string Prompt,
+    [property: Id(2)] int MaxTokens,
+    [property: Id(3)] float Temperature,
+    [property: Id(4)] float TopP,
+    [property: Id(5)] int TopK,
+    [property: Id(6)] float RepetitionPenalty,
+    [property: Id(7)] uint Seed,
+    [property: Id(8)] IReadOnlyList<string> StopStrings);
+
+/// <summary>What a generation produced.</summary>
+/// <param name="Text">Generated text (without the stop string).</param>
+/// <param name="Tokens">Generated tokens.</param>
+/// <param name="PrefillTokens">Prompt tokens prefilled (not reused from the session's cached prefix).</param>
+/// <param name="PromptTokens">Prompt tokens in all.</param>
+/// <param name="FinishReason">Why it ended: Stop, Length, EndOfGeneration.</param>
+/// <param name="QueueMilliseconds">Wait for a sequence.</param>
+/// <param name="GenerateMilliseconds">From admission to the last token.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.GenerateReply")]
+public sealed record GenerateReply(
+    [property: Id(0)] string Text,
+    [property: Id(1)] int Tokens,
+    [property: Id(2)] int PrefillTokens,
+    [property: Id(3)] int PromptTokens,
+    [property: Id(4)] string FinishReason,
+    [property: Id(5)] double QueueMilliseconds,
+    [property: Id(6)] double GenerateMilliseconds);
+
+/// <summary>A scoring request: how likely is <paramref name="Continuation"/> after <paramref name="Prompt"/>.</summary>
+/// <param name="SessionKey">Optional session whose cached prefix may be reused.</param>
+/// <param name="Prompt">Context.</param>
+/// <param name="Continuation">Text to score.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ScoreCall")]
+public sealed record ScoreCall(
+    [property: Id(0)] string? SessionKey,
+    [property: Id(1)] string Prompt,
+    [property: Id(2)] string Continuation);
+
+/// <summary>Log-probability of a continuation.</summary>
+/// <param name="LogProbability">Sum of token log-probabilities (natural log).</param>
+/// <param name="Tokens">Continuation tokens scored.</param>
+/// <param name="PrefillTokens">Tokens the pool had to decode for it.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ScoreReply")]
+public sealed record ScoreReply(
+    [property: Id(0)] double LogProbability,
+    [property: Id(1)] int Tokens,
+    [property: Id(2)] int PrefillTokens);

@@ -1,6 +1,0 @@
-namespace AgentTheater.Contracts;
-
-/// <summary>Marker for the contracts assembly.</summary>
-public static class ContractsAssembly
-{
-}

@@ -1,0 +1,41 @@
+using AgentTheater.Contracts.Scenes;
+
+namespace AgentTheater.Contracts.Scenarios;
+
+/// <summary>One run of a scenario: starts every scene replica across the cluster and tracks them. Key: the run id.</summary>
+public interface IScenarioRunGrain : IGrainWithStringKey
+{
+    /// <summary>Starts every scene replica (idempotent).</summary>
+    Task Start(ScenarioDefinition scenario);
+
+    /// <summary>A scene reports that it ended.</summary>
+    Task SceneEnded(SceneStatus status);
+
+    /// <summary>Progress so far; also restarts scenes that stopped reporting (e.g. after a silo failure).</summary>
+    Task<RunProgress> GetProgress();
+
+    /// <summary>Keys of every scene replica, in scenario order.</summary>
+    Task<IReadOnlyList<string>> GetSceneKeys();
+}
+
+/// <summary>A run's progress.</summary>
+/// <param name="RunId">Run id.</param>
+/// <param name="Scenes">Scene replicas in all.</param>
+/// <param name="Completed">Scenes that ended normally.</param>
+/// <param name="Failed">Scenes that ended with an error.</param>
+/// <param name="Lines">Lines spoken in ended scenes.</param>
+/// <param name="Tokens">Tokens generated in ended scenes.</param>
+/// <param name="StartedAt">When the run started.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.RunProgress")]
+public sealed record RunProgress(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] int Scenes,
+    [property: Id(2)] int Completed,
+    [property: Id(3)] int Failed,
+    [property: Id(4)] int Lines,
+    [property: Id(5)] int Tokens,
+    [property: Id(6)] DateTimeOffset StartedAt)
+{
+    /// <summary>True when every scene has ended.</summary>
+    public bool Done => Completed + Failed >= Scenes;
+}

@@ -1,0 +1,101 @@
+namespace AgentTheater.Contracts.Scenarios;
+
+/// <summary>A scenario file, validated: who plays, where, how they are sampled and how many times.</summary>
+/// <param name="Name">Scenario name (defaults to the file name).</param>
+/// <param name="Characters">Persona cards, by id.</param>
+/// <param name="Scenes">Scenes to play, each with the characters present.</param>
+/// <param name="Sampling">Sampling of every character's lines.</param>
+/// <param name="Replicas">How many independent copies of every scene to play.</param>
+/// <param name="Model">Model file (GGUF) to play with, or null for the default.</param>
+/// <param name="WatchRoles">Extra roles that attribution scores every line against (e.g. "a pirate").</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ScenarioDefinition")]
+public sealed record ScenarioDefinition(
+    [property: Id(0)] string Name,
+    [property: Id(1)] IReadOnlyList<PersonaCard> Characters,
+    [property: Id(2)] IReadOnlyList<SceneDefinition> Scenes,
+    [property: Id(3)] SamplingSettings Sampling,
+    [property: Id(4)] int Replicas = 1,
+    [property: Id(5)] string? Model = null,
+    [property: Id(6)] IReadOnlyList<string>? WatchRoles = null)
+{
+    /// <summary>The persona card with <paramref name="id"/>.</summary>
+    public PersonaCard Character(string id) =>
+        Characters.FirstOrDefault(c => c.Id == id) ?? throw new KeyNotFoundException($"Scenario '{Name}' has no character '{id}'.");
+}
+
+/// <summary>A character: who it is, what it wants, what only it knows, how it talks.</summary>
+/// <param name="Id">Identifier used in scenes (e.g. <c>innkeeper</c>).</param>
+/// <param name="Name">Name spoken on stage and used as the line cue (e.g. <c>Marta</c>).</param>
+/// <param name="Role">Role description (e.g. "the innkeeper of the Grey Goose").</param>
+/// <param name="Goals">What the character wants in the scene.</param>
+/// <param name="PrivateKnowledge">What only this character knows (never in another character's context).</param>
+/// <param name="SpeakingStyle">How the character talks.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.PersonaCard")]
+public sealed record PersonaCard(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Role,
+    [property: Id(3)] IReadOnlyList<string> Goals,
+    [property: Id(4)] IReadOnlyList<string> PrivateKnowledge,
+    [property: Id(5)] string SpeakingStyle);
+
+/// <summary>How the next speaker is chosen.</summary>
+public enum TurnPolicy
+{
+    /// <summary>Present characters in order.</summary>
+    RoundRobin,
+
+    /// <summary>A character named in the last line speaks next; otherwise round-robin.</summary>
+    Addressed,
+
+    /// <summary>The simulator chooses: every candidate's name cue is scored after the transcript, the likeliest speaks.</summary>
+    Director,
+}
+
+/// <summary>One scene of a scenario.</summary>
+/// <param name="Id">Scene identifier.</param>
+/// <param name="Setting">Where and when, as the narrator tells it.</param>
+/// <param name="Present">Ids of the characters on stage, in round-robin order.</param>
+/// <param name="Policy">Turn-taking policy.</param>
+/// <param name="MaxTurns">Character lines after which the scene ends.</param>
+/// <param name="StopPhrases">A line containing one of these ends the scene.</param>
+/// <param name="Narration">Narrator lines told before the first turn, to everyone.</param>
+/// <param name="Interventions">Lines injected at given turns (how takeover attempts enter).</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneDefinition")]
+public sealed record SceneDefinition(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string Setting,
+    [property: Id(2)] IReadOnlyList<string> Present,
+    [property: Id(3)] TurnPolicy Policy,
+    [property: Id(4)] int MaxTurns,
+    [property: Id(5)] IReadOnlyList<string> StopPhrases,
+    [property: Id(6)] IReadOnlyList<string> Narration,
+    [property: Id(7)] IReadOnlyList<InterventionDefinition> Interventions);
+
+/// <summary>A line injected before a character turn.</summary>
+/// <param name="Turn">Injected before this character turn (0 = before the first).</param>
+/// <param name="Speaker">Who says it (default <c>User</c>).</param>
+/// <param name="Text">The line.</param>
+/// <param name="To">A character id to whisper it to, or null for everyone present.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.InterventionDefinition")]
+public sealed record InterventionDefinition(
+    [property: Id(0)] int Turn,
+    [property: Id(1)] string Speaker,
+    [property: Id(2)] string Text,
+    [property: Id(3)] string? To = null);
+
+/// <summary>Sampling of character lines.</summary>
+/// <param name="Temperature">0 for greedy.</param>
+/// <param name="TopP">Nucleus sampling threshold.</param>
+/// <param name="TopK">Top-k (0: off).</param>
+/// <param name="RepetitionPenalty">1: off.</param>
+/// <param name="Seed">Base seed; each line's seed is derived from it, the scene replica and the turn.</param>
+/// <param name="MaxTokensPerLine">Longest line in tokens.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SamplingSettings")]
+public sealed record SamplingSettings(
+    [property: Id(0)] float Temperature = 0.8f,
+    [property: Id(1)] float TopP = 0.95f,
+    [property: Id(2)] int TopK = 40,
+    [property: Id(3)] float RepetitionPenalty = 1.1f,
+    [property: Id(4)] long Seed = 1,
+    [property: Id(5)] int MaxTokensPerLine = 48);
