@@ -8,6 +8,8 @@ internal static class AgentTheaterCommand
     public static RootCommand Create()
     {
         var root = new RootCommand("AgentTheater: many LLM characters improvising together on Orleans, one pooled llama.cpp engine.");
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(RunCommand.CreateValidate());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(NativeCommand.Create());

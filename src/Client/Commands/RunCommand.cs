@@ -1,0 +1,73 @@
+using System.CommandLine;
+using AgentTheater.Client.Theater;
+using AgentTheater.Grains.Scenarios;
+using AgentTheater.Inference.Engine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Client.Commands;
+
+/// <summary><c>agent-theater run FILE</c> and <c>agent-theater validate FILE</c>.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("scenario") { Description = "Scenario YAML file" };
+        var replicas = new Option<int?>("--replicas") { Description = "Replicas of every scene (overrides the file)" };
+        var model = new Option<string?>("--model") { Description = "GGUF model (overrides the file; default: the project's model, else a synthetic one)" };
+        var output = new Option<string>("--out") { Description = "Folder for run folders", DefaultValueFactory = _ => "runs" };
+        var sequences = new Option<int>("--sequences") { Description = "Pool sequences (KV kept for this many characters at once)", DefaultValueFactory = _ => 64 };
+        var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 2048 };
+        var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
+        var command = new Command("run", "Play a scenario on an embedded one-silo cluster and write every transcript under --out/<run id>/.")
+        {
+            file, replicas, model, output, sequences, context, verbose,
+        };
+        command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
+        {
+            var path = result.GetValue(file)!;
+            var scenario = ScenarioFile.Load(path);
+            if (result.GetValue(replicas) is { } count)
+            {
+                scenario = count is >= 1 and <= 100_000
+                    ? scenario with { Replicas = count }
+                    : throw new ArgumentException($"--replicas: {count} is out of range (1 to 100000).", "--replicas");
+            }
+
+            var modelPath = DefaultModel.Resolve(result.GetValue(model) ?? scenario.Model, Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var runId = ScenarioRunner.NewRunId(scenario.Name);
+            var folder = new RunFolder(Path.Combine(result.GetValue(output)!, runId));
+            Directory.CreateDirectory(folder.Path);
+            Console.Error.WriteLine($"run {runId}: {ScenarioFile.Describe(scenario)}");
+            Console.Error.WriteLine($"model {modelPath}; state and transcripts in {folder.Path}");
+
+            await using var theater = await EmbeddedTheater.StartAsync(
+                new EmbeddedTheaterSettings(
+                    modelPath,
+                    Path.Combine(folder.Path, "state.db"),
+                    result.GetValue(sequences),
+                    result.GetValue(context),
+                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning),
+                cancellationToken);
+            var pool = theater.Services.GetRequiredService<InferencePool>();
+            var summary = await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, () => pool.Statistics.GeneratedTokens, cancellationToken);
+            Console.WriteLine(ScenarioRunner.Table(summary));
+            Console.WriteLine($"transcripts: {folder.ScenesPath}");
+            return summary.Failed == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    public static Command CreateValidate()
+    {
+        var file = new Argument<string>("scenario") { Description = "Scenario YAML file" };
+        var command = new Command("validate", "Check a scenario file and report every error with its file, line and field.") { file };
+        command.SetAction((result, _) => CommandErrors.Run(() =>
+        {
+            var scenario = ScenarioFile.Load(result.GetValue(file)!);
+            Console.WriteLine($"{result.GetValue(file)}: valid. {ScenarioFile.Describe(scenario)}");
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+}

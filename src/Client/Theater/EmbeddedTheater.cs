@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Sockets;
+using AgentTheater.Grains;
+using AgentTheater.Grains.Hosting;
+using AgentTheater.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Client.Theater;
+
+/// <summary>What the embedded silo needs.</summary>
+/// <param name="ModelPath">GGUF model the pool loads.</param>
+/// <param name="DatabasePath">SQLite file of the durable grain storage.</param>
+/// <param name="Sequences">Pool sequences (sessions whose KV stays cached).</param>
+/// <param name="ContextLength">Tokens per sequence.</param>
+/// <param name="LogLevel">Least level logged to the console.</param>
+internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel);
+
+/// <summary>
+/// A one-silo cluster inside this process (localhost clustering on free ports) with durable SQLite grain storage and
+/// the pooled engine: the default way to run a scenario on one machine.
+/// </summary>
+internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
+{
+    public IGrainFactory Grains { get; } = host.Services.GetRequiredService<IGrainFactory>();
+
+    public IServiceProvider Services => host.Services;
+
+    public static async Task<EmbeddedTheater> StartAsync(EmbeddedTheaterSettings settings, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LogLevel).AddFilter("llama.cpp", LogLevel.Error);
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort())
+            .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = settings.DatabasePath)
+            .AddTheater(o =>
+            {
+                o.ModelPath = settings.ModelPath;
+                o.MaxSequences = settings.Sequences;
+                o.SequenceContextLength = settings.ContextLength;
+                o.WaitWhenBusy = true;
+            }));
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return new EmbeddedTheater(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await host.StopAsync();
+        host.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,119 @@
+using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenes;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Grains.Characters;
+
+/// <summary>State of a character grain: who it is and what it witnessed (small: text, never the KV cache).</summary>
+[GenerateSerializer, Alias("AgentTheater.CharacterState")]
+public sealed class CharacterState
+{
+    /// <summary>Casting, null until joined.</summary>
+    [Id(0)] public CharacterCasting? Casting { get; set; }
+
+    /// <summary>Lines seen or heard, in transcript order.</summary>
+    [Id(1)] public List<SceneLine> Witnessed { get; set; } = [];
+}
+
+/// <summary>
+/// A character in one scene replica. Asks the pool with its own grain key as the session key, so the pool keeps its
+/// dialogue prefix in one sequence and each turn prefills only the lines since its last turn.
+/// </summary>
+internal sealed partial class CharacterGrain(
+    [PersistentState("character", TheaterStorage.Name)] IPersistentState<CharacterState> state,
+    ILogger<CharacterGrain> logger) : Grain, ICharacterGrain
+{
+    public async Task Join(CharacterCasting casting)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        if (state.State.Casting == casting)
+        {
+            return;
+        }
+
+        if (state.State.Casting is not null)
+        {
+            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} is already cast as {state.State.Casting.Persona.Id}.");
+        }
+
+        state.State.Casting = casting;
+        await state.WriteStateAsync();
+    }
+
+    public async Task Witness(SceneLine line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        if (Add(line))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task<SceneLine> Speak(SpeakRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} was asked to speak before joining a scene.");
+        if (state.State.Witnessed.FirstOrDefault(l => l.Index == request.Index) is { } spoken)
+        {
+            // Asked again (the scene restarted after a failure): the line was already said.
+            return spoken;
+        }
+
+        var prompt = DialoguePrompt.Build(casting, state.State.Witnessed);
+        var sampling = casting.Sampling;
+        var reply = await GrainFactory.GetGrain<IInferenceGrain>(0).Generate(
+            new GenerateCall(
+                this.GetPrimaryKeyString(),
+                prompt,
+                sampling.MaxTokensPerLine,
+                sampling.Temperature,
+                sampling.TopP,
+                sampling.TopK,
+                sampling.RepetitionPenalty,
+                request.Seed,
+                DialoguePrompt.StopStrings(casting)),
+            cancellationToken);
+        var line = new SceneLine(
+            request.Index,
+            request.Turn,
+            LineKind.Character,
+            casting.Persona.Id,
+            casting.Persona.Name,
+            DialoguePrompt.Flatten(reply.Text),
+            Tokens: reply.Tokens,
+            PrefillTokens: reply.PrefillTokens,
+            QueueMilliseconds: reply.QueueMilliseconds,
+            GenerateMilliseconds: reply.GenerateMilliseconds);
+        Add(line);
+        await state.WriteStateAsync(CancellationToken.None);
+        LogSpoke(logger, casting.Persona.Id, request.Turn, reply.Tokens, reply.PrefillTokens, reply.PromptTokens);
+        return line;
+    }
+
+    public Task<CharacterView> GetView()
+    {
+        var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
+        return Task.FromResult(new CharacterView(casting.Persona, [.. state.State.Witnessed], DialoguePrompt.Build(casting, state.State.Witnessed)));
+    }
+
+    private bool Add(SceneLine line)
+    {
+        var lines = state.State.Witnessed;
+        if (lines.Any(l => l.Index == line.Index))
+        {
+            return false;
+        }
+
+        lines.Add(line);
+        if (lines.Count > 1 && lines[^2].Index > line.Index)
+        {
+            lines.Sort((a, b) => a.Index.CompareTo(b.Index));
+        }
+
+        return true;
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "{Character} spoke at turn {Turn}: {Tokens} tokens, prefilled {Prefill} of {Prompt} prompt tokens")]
+    private static partial void LogSpoke(ILogger logger, string character, int turn, int tokens, int prefill, int prompt);
+}

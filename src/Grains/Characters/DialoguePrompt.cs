@@ -1,0 +1,77 @@
+using System.Text;
+using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Scenes;
+
+namespace AgentTheater.Grains.Characters;
+
+/// <summary>
+/// The dialogue prompt a character speaks from: its own persona card (never anyone else's private knowledge),
+/// the setting, the lines it witnessed, and its name cue. The project's model is trained on exactly this format.
+/// </summary>
+public static class DialoguePrompt
+{
+    /// <summary>Speaker name used for narrator lines.</summary>
+    public const string NarratorName = "Narrator";
+
+    /// <summary>Builds the prompt ending in <c>"{Name}:"</c>.</summary>
+    public static string Build(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(witnessed);
+        var persona = casting.Persona;
+        var text = new StringBuilder();
+        text.Append("[Character] ").Append(persona.Name).Append(", ").Append(persona.Role).Append('\n');
+        if (persona.Goals.Count > 0)
+        {
+            text.Append("[Goals] ").AppendJoin("; ", persona.Goals).Append('\n');
+        }
+
+        if (persona.PrivateKnowledge.Count > 0)
+        {
+            text.Append("[Secret] ").AppendJoin("; ", persona.PrivateKnowledge).Append('\n');
+        }
+
+        if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
+        {
+            text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
+        }
+
+        var others = casting.CastNames.Where(n => n != persona.Name).ToList();
+        if (others.Count > 0)
+        {
+            text.Append("[Present] ").AppendJoin(", ", others).Append('\n');
+        }
+
+        text.Append("[Scene] ").Append(casting.Setting).Append("\n\n");
+        foreach (var line in witnessed)
+        {
+            AppendLine(text, line);
+        }
+
+        return text.Append(persona.Name).Append(':').ToString();
+    }
+
+    /// <summary>The transcript line as one who witnessed it sees it (a whisper reaches only the one it is for).</summary>
+    public static void AppendLine(StringBuilder text, SceneLine line)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(line);
+        text.Append(line.Speaker);
+        if (line.To is not null)
+        {
+            text.Append(" (whispering to you)");
+        }
+
+        text.Append(": ").Append(Flatten(line.Text)).Append('\n');
+    }
+
+    /// <summary>Where a character's line must end: at the line end or at another speaker's cue.</summary>
+    public static IReadOnlyList<string> StopStrings(CharacterCasting casting)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        return ["\n", .. casting.CastNames.Where(n => n != casting.Persona.Name).Select(n => n + ":")];
+    }
+
+    /// <summary>Lines are one line each in the prompt format.</summary>
+    public static string Flatten(string text) => text.ReplaceLineEndings(" ").Trim();
+}

@@ -1,0 +1,19 @@
+using AgentTheater.Inference.Engine;
+using AgentTheater.Inference.Hosting;
+
+namespace AgentTheater.Grains.Hosting;
+
+/// <summary>Adds the theater (grains and the pooled inference engine) to a silo.</summary>
+public static class TheaterSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds the inference pool (options from the <c>Inference</c> section, then <paramref name="configureInference"/>).
+    /// Grain storage named <see cref="TheaterStorage.Name"/> must be added separately (SQLite, Redis or memory).
+    /// </summary>
+    public static ISiloBuilder AddTheater(this ISiloBuilder builder, Action<InferencePoolOptions>? configureInference = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddInferencePool(configureInference);
+        return builder;
+    }
+}

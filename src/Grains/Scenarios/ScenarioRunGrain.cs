@@ -1,0 +1,134 @@
+using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Contracts.Scenes;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Grains.Scenarios;
+
+/// <summary>State of a scenario run.</summary>
+[GenerateSerializer, Alias("AgentTheater.ScenarioRunState")]
+public sealed class ScenarioRunState
+{
+    /// <summary>The scenario, null before start.</summary>
+    [Id(0)] public ScenarioDefinition? Scenario { get; set; }
+
+    /// <summary>Scene replica keys, in order.</summary>
+    [Id(1)] public List<string> SceneKeys { get; set; } = [];
+
+    /// <summary>Final status of every ended scene, by key.</summary>
+    [Id(2)] public Dictionary<string, SceneStatus> Ended { get; set; } = [];
+
+    /// <summary>Start time.</summary>
+    [Id(3)] public DateTimeOffset StartedAt { get; set; }
+}
+
+/// <summary>
+/// Starts every scene replica of a scenario and collects their ends. A timer polls scenes that have not reported, which
+/// also reactivates (and so resumes) scenes whose silo died.
+/// </summary>
+internal sealed partial class ScenarioRunGrain(
+    [PersistentState("run", TheaterStorage.Name)] IPersistentState<ScenarioRunState> state,
+    ILogger<ScenarioRunGrain> logger) : Grain, IScenarioRunGrain
+{
+    private static readonly TimeSpan PollPeriod = TimeSpan.FromSeconds(5);
+    private IGrainTimer? _poll;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Scenario is not null && state.State.Ended.Count < state.State.SceneKeys.Count)
+        {
+            StartPolling();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task Start(ScenarioDefinition scenario)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        if (state.State.Scenario is not null)
+        {
+            return;
+        }
+
+        var runId = this.GetPrimaryKeyString();
+        var starts = new List<(string Key, SceneStart Start)>();
+        foreach (var scene in scenario.Scenes)
+        {
+            var cast = scene.Present.Select(scenario.Character).ToList();
+            for (var replica = 0; replica < scenario.Replicas; replica++)
+            {
+                starts.Add(($"{runId}/{scene.Id}/{replica}", new SceneStart(runId, replica, scene, cast, scenario.Sampling)));
+            }
+        }
+
+        state.State.Scenario = scenario;
+        state.State.SceneKeys = [.. starts.Select(s => s.Key)];
+        state.State.StartedAt = DateTimeOffset.UtcNow;
+        await state.WriteStateAsync();
+        LogRunStarted(logger, runId, scenario.Name, starts.Count);
+
+        // Start in chunks so a run of thousands of scenes does not flood the silo with activations at once.
+        foreach (var chunk in starts.Chunk(256))
+        {
+            await Task.WhenAll(chunk.Select(s => GrainFactory.GetGrain<ISceneGrain>(s.Key).Start(s.Start)));
+        }
+
+        StartPolling();
+    }
+
+    public async Task SceneEnded(SceneStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        if (state.State.Ended.TryAdd(status.SceneKey, status))
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<RunProgress> GetProgress()
+    {
+        var ended = state.State.Ended.Values;
+        return Task.FromResult(new RunProgress(
+            this.GetPrimaryKeyString(),
+            state.State.SceneKeys.Count,
+            ended.Count(s => s.Phase == ScenePhase.Completed),
+            ended.Count(s => s.Phase == ScenePhase.Failed),
+            ended.Sum(s => s.Lines),
+            ended.Sum(s => s.Tokens),
+            state.State.StartedAt));
+    }
+
+    public Task<IReadOnlyList<string>> GetSceneKeys() => Task.FromResult<IReadOnlyList<string>>([.. state.State.SceneKeys]);
+
+    private void StartPolling() =>
+        _poll ??= this.RegisterGrainTimer(PollAsync, new GrainTimerCreationOptions(PollPeriod, PollPeriod) { KeepAlive = true });
+
+    private async Task PollAsync(CancellationToken cancellationToken)
+    {
+        var pending = state.State.SceneKeys.Where(k => !state.State.Ended.ContainsKey(k)).ToList();
+        if (pending.Count == 0)
+        {
+            _poll?.Dispose();
+            _poll = null;
+            return;
+        }
+
+        var changed = false;
+        foreach (var chunk in pending.Chunk(256))
+        {
+            var statuses = await Task.WhenAll(chunk.Select(k => GrainFactory.GetGrain<ISceneGrain>(k).GetStatus()));
+            foreach (var status in statuses.Where(s => s.Phase is ScenePhase.Completed or ScenePhase.Failed))
+            {
+                changed |= state.State.Ended.TryAdd(status.SceneKey, status);
+            }
+        }
+
+        if (changed)
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
+
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Run {RunId} of scenario {Scenario} starts {Scenes} scenes")]
+    private static partial void LogRunStarted(ILogger logger, string runId, string scenario, int scenes);
+}

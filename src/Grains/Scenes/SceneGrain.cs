@@ -1,0 +1,309 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Characters;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Grains.Scenes;
+
+/// <summary>State of a scene: its definition and every line so far (the transcript is the authority).</summary>
+[GenerateSerializer, Alias("AgentTheater.SceneState")]
+public sealed class SceneState
+{
+    /// <summary>What was started, null before <see cref="ISceneGrain.Start"/>.</summary>
+    [Id(0)] public SceneStart? Start { get; set; }
+
+    /// <summary>Lifecycle phase.</summary>
+    [Id(1)] public ScenePhase Phase { get; set; }
+
+    /// <summary>The transcript.</summary>
+    [Id(2)] public List<SceneLine> Lines { get; set; } = [];
+
+    /// <summary>Why it ended.</summary>
+    [Id(3)] public string? EndReason { get; set; }
+}
+
+/// <summary>
+/// Plays one scene replica: narration, then turns until max turns or a stop phrase, interventions at their turns,
+/// each line broadcast to those who can hear it. The loop persists each line before broadcasting it and resumes from
+/// the stored transcript when the grain is activated again (after a silo failure), so no line is lost or repeated.
+/// </summary>
+internal sealed partial class SceneGrain(
+    [PersistentState("scene", TheaterStorage.Name)] IPersistentState<SceneState> state,
+    ILogger<SceneGrain> logger) : Grain, ISceneGrain
+{
+    private const int SpeakAttempts = 3;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _playing;
+    private string? _key;
+
+    private string Key => _key ??= this.GetPrimaryKeyString();
+
+    private SceneStart Definition => state.State.Start ?? throw new InvalidOperationException($"Scene {Key} was not started.");
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Phase == ScenePhase.Playing)
+        {
+            LogResuming(logger, Key, state.State.Lines.Count);
+            _playing = PlayAsync(resumed: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task Start(SceneStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        if (state.State.Phase != ScenePhase.NotStarted)
+        {
+            return;
+        }
+
+        state.State.Start = start;
+        state.State.Phase = ScenePhase.Playing;
+        await state.WriteStateAsync();
+        _playing = PlayAsync(resumed: false);
+    }
+
+    public Task<SceneStatus> GetStatus() => Task.FromResult(Status());
+
+    public Task<IReadOnlyList<SceneLine>> GetTranscript() => Task.FromResult<IReadOnlyList<SceneLine>>([.. state.State.Lines]);
+
+    public async IAsyncEnumerable<SceneLine> Watch(int fromIndex, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var next = Math.Max(0, fromIndex);
+        while (true)
+        {
+            var changed = _changed.Task;
+            while (next < state.State.Lines.Count)
+            {
+                yield return state.State.Lines[next++];
+            }
+
+            if (state.State.Phase is ScenePhase.Completed or ScenePhase.Failed)
+            {
+                yield break;
+            }
+
+            await changed.WaitAsync(cancellationToken);
+        }
+    }
+
+    private SceneStatus Status() => new(
+        Key,
+        state.State.Phase,
+        state.State.Lines.Count(l => l.Kind == LineKind.Character),
+        state.State.Lines.Count,
+        state.State.Lines.Sum(l => l.Tokens),
+        state.State.EndReason);
+
+    private async Task PlayAsync(bool resumed)
+    {
+        // Keep the activation while the scene plays: the loop is not a request, so idleness would otherwise collect it.
+        DelayDeactivation(TimeSpan.FromDays(1));
+        try
+        {
+            await JoinCastAsync();
+            if (resumed && state.State.Lines.Count > 0)
+            {
+                // The last stored line may not have reached everyone before the failure; witnessing is idempotent.
+                await BroadcastAsync(state.State.Lines[^1]);
+            }
+
+            if (state.State.Lines.Count == 0)
+            {
+                foreach (var narration in Definition.Scene.Narration)
+                {
+                    await AddLineAsync(new SceneLine(state.State.Lines.Count, 0, LineKind.Narrator, null, DialoguePrompt.NarratorName, narration));
+                }
+            }
+
+            while (await PlayTurnAsync())
+            {
+            }
+        }
+        catch (Exception e)
+        {
+            LogSceneFailed(logger, e, Key);
+            await EndAsync(ScenePhase.Failed, e.Message);
+        }
+        finally
+        {
+            DelayDeactivation(TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Plays one character turn (with any interventions due before it); false when the scene has ended.</summary>
+    private async Task<bool> PlayTurnAsync()
+    {
+        var scene = Definition.Scene;
+        var turn = CharacterTurns();
+        if (turn >= scene.MaxTurns)
+        {
+            await EndAsync(ScenePhase.Completed, $"max turns ({scene.MaxTurns})");
+            return false;
+        }
+
+        foreach (var intervention in scene.Interventions.Where(i => i.Turn == turn))
+        {
+            if (!state.State.Lines.Any(l => l.Kind == LineKind.Intervention && l.Turn == turn && l.Text == intervention.Text))
+            {
+                await AddLineAsync(new SceneLine(state.State.Lines.Count, turn, LineKind.Intervention, null, intervention.Speaker, intervention.Text, intervention.To));
+            }
+        }
+
+        var speaker = await ChooseSpeakerAsync(turn);
+        var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, LineSeed(turn)));
+        await AddLineAsync(line);
+        if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
+        {
+            await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task<SceneLine> SpeakAsync(PersonaCard speaker, SpeakRequest request)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await Character(speaker.Id).Speak(request);
+            }
+            catch (Exception e) when (attempt < SpeakAttempts && e is not ArgumentException)
+            {
+                LogSpeakRetry(logger, e, Key, speaker.Id, attempt);
+            }
+        }
+    }
+
+    private async Task<PersonaCard> ChooseSpeakerAsync(int turn)
+    {
+        var cast = Definition.Cast;
+        var lastSpoken = state.State.Lines.LastOrDefault(l => l.Kind == LineKind.Character);
+        var last = lastSpoken is null ? -1 : IndexOf(lastSpoken.SpeakerId);
+        switch (Definition.Scene.Policy)
+        {
+            case TurnPolicy.Addressed when state.State.Lines.Count > 0:
+                var text = state.State.Lines[^1].Text;
+                var named = cast
+                    .Select((c, i) => (Card: c, Index: i, At: text.IndexOf(c.Name, StringComparison.OrdinalIgnoreCase)))
+                    .Where(c => c.At >= 0 && c.Index != last)
+                    .OrderBy(c => c.At)
+                    .FirstOrDefault();
+                return named.Card ?? cast[(last + 1) % cast.Count];
+            case TurnPolicy.Director when cast.Count > 1:
+                return await DirectAsync(last);
+            default:
+                return cast[turn % cast.Count];
+        }
+    }
+
+    /// <summary>The simulator chooses: the likeliest next name cue after the public transcript.</summary>
+    private async Task<PersonaCard> DirectAsync(int last)
+    {
+        var candidates = Definition.Cast.Where((_, i) => i != last).ToList();
+        var prompt = new StringBuilder("[Scene] ").Append(Definition.Scene.Setting).Append("\n\n");
+        foreach (var line in state.State.Lines.Where(l => l.To is null))
+        {
+            DialoguePrompt.AppendLine(prompt, line);
+        }
+
+        var text = prompt.ToString();
+        var scores = await GrainFactory.GetGrain<IInferenceGrain>(0).Score(
+            [.. candidates.Select(c => new ScoreCall($"{Key}/director", text, c.Name + ":"))]);
+        var best = 0;
+        for (var i = 1; i < candidates.Count; i++)
+        {
+            if (scores[i].LogProbability > scores[best].LogProbability)
+            {
+                best = i;
+            }
+        }
+
+        return candidates[best];
+    }
+
+    private async Task AddLineAsync(SceneLine line)
+    {
+        state.State.Lines.Add(line);
+        await state.WriteStateAsync();
+        await BroadcastAsync(line);
+        Signal();
+    }
+
+    private Task BroadcastAsync(SceneLine line)
+    {
+        var audience = line.To is { } to ? Definition.Cast.Where(c => c.Id == to) : Definition.Cast;
+        return Task.WhenAll(audience.Select(c => Character(c.Id).Witness(line)));
+    }
+
+    private async Task JoinCastAsync()
+    {
+        var start = Definition;
+        var names = start.Cast.Select(c => c.Name).ToList();
+        await Task.WhenAll(start.Cast.Select(c => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling))));
+    }
+
+    private async Task EndAsync(ScenePhase phase, string reason)
+    {
+        state.State.Phase = phase;
+        state.State.EndReason = reason;
+        await state.WriteStateAsync();
+        Signal();
+        LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
+        await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status());
+    }
+
+    private void Signal()
+    {
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
+    }
+
+    private int CharacterTurns() => state.State.Lines.Count(l => l.Kind == LineKind.Character);
+
+    private int IndexOf(string? characterId)
+    {
+        var cast = Definition.Cast;
+        for (var i = 0; i < cast.Count; i++)
+        {
+            if (cast[i].Id == characterId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private ICharacterGrain Character(string id) => GrainFactory.GetGrain<ICharacterGrain>($"{Key}/{id}");
+
+    /// <summary>A seed per line from the scenario seed, the replica and the turn: replicas differ, reruns repeat.</summary>
+    private uint LineSeed(int turn)
+    {
+        var x = unchecked((ulong)Definition.Sampling.Seed * 0x9E3779B97F4A7C15UL + ((ulong)Definition.Replica << 20) + (ulong)turn);
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return (uint)(x ^ (x >> 31));
+    }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Scene {Scene} resumes from its stored transcript ({Lines} lines)")]
+    private static partial void LogResuming(ILogger logger, string scene, int lines);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Scene {Scene}: {Character} failed to speak (attempt {Attempt}); retrying")]
+    private static partial void LogSpeakRetry(ILogger logger, Exception exception, string scene, string character, int attempt);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Scene {Scene} failed")]
+    private static partial void LogSceneFailed(ILogger logger, Exception exception, string scene);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
+    private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
+}

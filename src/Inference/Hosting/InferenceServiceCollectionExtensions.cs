@@ -1,0 +1,33 @@
+using AgentTheater.Inference.Engine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentTheater.Inference.Hosting;
+
+/// <summary>Registers the pooled inference engine.</summary>
+public static class InferenceServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds one <see cref="InferencePool"/> (options bound from the <c>Inference</c> section and validated at start).
+    /// The model loads on first use, so a host that never asks for the pool never loads it.
+    /// </summary>
+    public static IServiceCollection AddInferencePool(this IServiceCollection services, Action<InferencePoolOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<InferencePoolOptions>()
+            .BindConfiguration(InferencePoolOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.MicroBatchSize <= o.BatchSize, $"{InferencePoolOptions.SectionName}:MicroBatchSize must not exceed {InferencePoolOptions.SectionName}:BatchSize.")
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.AddSingleton(provider => new InferencePool(
+            provider.GetRequiredService<IOptions<InferencePoolOptions>>().Value,
+            provider.GetService<ILoggerFactory>()));
+        return services;
+    }
+}
