@@ -1,3 +1,4 @@
+using AgentTheater.Grains.Scenarios;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Gguf;
 using AgentTheater.Inference.Native;
@@ -17,6 +18,11 @@ internal static class CommandErrors
             return await action();
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or GgufFormatException or ModelLoadException)
+        {
+            Console.Error.WriteLine($"agent-theater: error: {e.Message}");
+            return InputError;
+        }
+        catch (ScenarioValidationException e)
         {
             Console.Error.WriteLine($"agent-theater: error: {e.Message}");
             return InputError;

@@ -30,7 +30,7 @@ internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
     public static async Task<EmbeddedTheater> StartAsync(EmbeddedTheaterSettings settings, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LogLevel).AddFilter("llama.cpp", LogLevel.Error);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LogLevel).AddFilter("AgentTheater.Inference.Native", LogLevel.Error);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort())
             .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = settings.DatabasePath)

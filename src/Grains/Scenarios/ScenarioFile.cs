@@ -56,7 +56,7 @@ public static class ScenarioFile
         var scenario = reader.Scenario(root, Path.GetFileNameWithoutExtension(fileName));
         if (reader.Errors.Count > 0)
         {
-            throw new ScenarioValidationException(reader.Errors);
+            throw new ScenarioValidationException([.. reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column)]);
         }
 
         return scenario;
@@ -75,6 +75,9 @@ public static class ScenarioFile
     {
         public List<ScenarioError> Errors { get; } = [];
 
+        /// <summary>Every character id written in the file, valid card or not, so one bad card gives one error, not one per scene.</summary>
+        private List<string> DeclaredCharacters { get; } = [];
+
         public void Error(Mark mark, string field, string message) => Errors.Add(new ScenarioError(file, mark.Line, mark.Column, field, message));
 
         public ScenarioDefinition Scenario(YamlMappingNode root, string defaultName)
@@ -89,6 +92,8 @@ public static class ScenarioFile
             var characters = new List<PersonaCard>();
             if (Sequence(root, "", "characters", required: true) is { } characterNodes)
             {
+                DeclaredCharacters.AddRange(characterNodes.Children.OfType<YamlMappingNode>()
+                    .Select(c => Get(c, "id")).OfType<YamlScalarNode>().Select(id => id.Value!).Where(id => !string.IsNullOrWhiteSpace(id)));
                 for (var i = 0; i < characterNodes.Children.Count; i++)
                 {
                     if (Character(characterNodes.Children[i], $"characters[{i}]") is { } card)
@@ -195,9 +200,9 @@ public static class ScenarioFile
                     {
                         Error(item.Start, field, "expected a character id.");
                     }
-                    else if (characters.All(c => c.Id != who))
+                    else if (!DeclaredCharacters.Contains(who))
                     {
-                        Error(item.Start, field, $"unknown character '{who}' (characters: {string.Join(", ", characters.Select(c => c.Id))}).");
+                        Error(item.Start, field, $"unknown character '{who}' (characters: {string.Join(", ", DeclaredCharacters)}).");
                     }
                     else if (present.Contains(who))
                     {

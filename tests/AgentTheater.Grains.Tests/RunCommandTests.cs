@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace AgentTheater.Grains.Tests;
+
+/// <summary>The <c>agent-theater</c> program end to end, as a separate process.</summary>
+public sealed class RunCommandTests(TheaterClusterFixture fixture)
+{
+    [Fact]
+    public async Task Run_Scenario_WritesACompleteTranscriptForEveryReplica()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+
+        var (code, stdout, stderr) = await AgentTheaterAsync("run", "scenarios/takeover.yaml", "--replicas", "3", "--model", fixture.ModelPath, "--out", output, "--sequences", "8", "--context", "1024");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var transcripts = Directory.GetFiles(Path.Combine(run, "scenes"), "*.jsonl").Order().ToList();
+        Assert.Equal(["archive-0.jsonl", "archive-1.jsonl", "archive-2.jsonl"], transcripts.Select(Path.GetFileName));
+        foreach (var file in transcripts)
+        {
+            var lines = File.ReadAllLines(file).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+            // 1 narration + 10 turns + 2 interventions, indexes 0..12 in order, each character line a real generation.
+            Assert.Equal(13, lines.Count);
+            Assert.Equal(Enumerable.Range(0, 13), lines.Select(l => l.GetProperty("index").GetInt32()));
+            Assert.Equal(10, lines.Count(l => l.GetProperty("kind").GetString() == "character" && l.GetProperty("tokens").GetInt32() > 0));
+            Assert.Equal(["librarian", "librarian"], lines.Where(l => l.GetProperty("kind").GetString() == "intervention").Select(l => l.GetProperty("to").GetString()));
+            Assert.True(File.Exists(Path.ChangeExtension(file, ".md")));
+        }
+
+        Assert.Contains("| 3 | 3 | 0 |", stdout, StringComparison.Ordinal);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.Equal(30, summary.RootElement.GetProperty("characterLines").GetInt32());
+    }
+
+    [Fact]
+    public async Task Validate_MalformedScenario_ReportsFileLineAndField_AndExitsNonZero()
+    {
+        var file = Path.Combine(fixture.Directory, $"bad-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, """
+            characters:
+              - id: host
+                name: Hal
+                role: a host
+            scenes:
+              - id: s
+                setting: a room
+                present: [host, ghost]
+                max_turns: 0
+            """, TestContext.Current.CancellationToken);
+
+        var (code, _, stderr) = await AgentTheaterAsync("validate", file);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{file}:8:21: scenes[0].present[1]: unknown character 'ghost'", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{file}:9:16: scenes[0].max_turns: 0 is out of range", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MissingScenario_NamesTheFile_AndWritesNothing()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+
+        var (code, _, stderr) = await AgentTheaterAsync("run", "scenarios/no-such.yaml", "--out", output);
+
+        Assert.Equal(3, code);
+        Assert.Contains("scenarios/no-such.yaml", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent-theater.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
