@@ -57,6 +57,8 @@ public sealed partial class SqliteGrainStorage : IGrainStorage
             DefaultTimeout = (int)options.BusyTimeout.TotalSeconds,
         }.ToString();
         using var connection = Open();
+        // WAL with synchronous=NORMAL: a committed write survives the process being killed (the failure that matters
+        // here) without an fsync per write; only an OS crash can lose the last commits.
         Execute(connection, "PRAGMA journal_mode=WAL;");
         Execute(connection, """
             CREATE TABLE IF NOT EXISTS grain_state (
@@ -180,6 +182,7 @@ public sealed partial class SqliteGrainStorage : IGrainStorage
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        Execute(connection, "PRAGMA synchronous=NORMAL;");
         return connection;
     }
 
