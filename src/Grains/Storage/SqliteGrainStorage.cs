@@ -1,210 +1,213 @@
-using System.ComponentModel.DataAnnotations;
-using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime.Hosting;
+using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
 namespace AgentTheater.Grains.Storage;
 
-/// <summary>Options of <see cref="SqliteGrainStorage"/>.</summary>
-public sealed class SqliteGrainStorageOptions
-{
-    /// <summary>The database file (created with its folder when missing).</summary>
-    [Required]
-    public string DatabasePath { get; set; } = string.Empty;
-
-    /// <summary>How long a writer waits for another's lock before failing.</summary>
-    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
-}
-
 /// <summary>
-/// Durable grain storage in one SQLite file (WAL, synchronous writes, optimistic concurrency on an ETag): the default
-/// for a single machine, where memory storage would lose every character at the first restart.
+/// Grain storage in one SQLite file for the single-machine mode: one row per grain state, ETag
+/// checks like Orleans' own providers, WAL journal, and one writer per silo that commits concurrent
+/// writes together. A write or clear that returned is on disk.
 /// </summary>
-public sealed partial class SqliteGrainStorage : IGrainStorage
+/// <remarks>
+/// Reads use pooled connections and run alongside the writer (WAL). Several silos, or processes,
+/// may open one file: SQLite's write lock and <see cref="SqliteGrainStorageOptions.BusyTimeout"/>
+/// serialize their writers.
+/// </remarks>
+public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly string _name;
-    private readonly string _connectionString;
+    private readonly SqliteGrainStorageOptions _options;
     private readonly IGrainStorageSerializer _serializer;
+    private readonly IActivatorProvider _activatorProvider;
     private readonly ILogger _logger;
+    private string? _readConnectionString;
+    private SqliteGrainStateWriter? _writer;
 
-    /// <summary>Opens (and if needed creates) the database.</summary>
-    public SqliteGrainStorage(string name, SqliteGrainStorageOptions options, IGrainStorageSerializer serializer, ILogger<SqliteGrainStorage> logger)
+    /// <summary>Creates the provider; the database opens when the silo reaches <see cref="SqliteGrainStorageOptions.InitStage"/>.</summary>
+    /// <param name="name">The provider name grains use in <c>[PersistentState(stateName, name)]</c>.</param>
+    /// <param name="options">The options; <see cref="SqliteGrainStorageOptions.GrainStorageSerializer"/> must be set.</param>
+    /// <param name="activatorProvider">Creates default state when a row is missing or cleared.</param>
+    /// <param name="logger">The logger.</param>
+    public SqliteGrainStorage(string name, SqliteGrainStorageOptions options, IActivatorProvider activatorProvider, ILogger<SqliteGrainStorage> logger)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(activatorProvider);
+        ArgumentNullException.ThrowIfNull(logger);
         _name = name;
-        _serializer = serializer;
+        _options = options;
+        _serializer = options.GrainStorageSerializer
+            ?? throw new ArgumentException($"{nameof(SqliteGrainStorageOptions.GrainStorageSerializer)} is not set for grain storage '{name}'.", nameof(options));
+        _activatorProvider = activatorProvider;
         _logger = logger;
-        var path = Path.GetFullPath(options.DatabasePath);
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new OptionsValidationException(name, typeof(SqliteGrainStorageOptions), [$"DatabasePath '{options.DatabasePath}': the folder cannot be created ({e.Message})."]);
-        }
-
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = (int)options.BusyTimeout.TotalSeconds,
-        }.ToString();
-        using var connection = Open();
-        // WAL with synchronous=NORMAL: a committed write survives the process being killed (the failure that matters
-        // here) without an fsync per write; only an OS crash can lose the last commits.
-        Execute(connection, "PRAGMA journal_mode=WAL;");
-        Execute(connection, """
-            CREATE TABLE IF NOT EXISTS grain_state (
-                state_name TEXT NOT NULL,
-                grain_id TEXT NOT NULL,
-                payload BLOB NOT NULL,
-                etag INTEGER NOT NULL,
-                updated_utc TEXT NOT NULL,
-                PRIMARY KEY (state_name, grain_id)) WITHOUT ROWID;
-            """);
     }
 
-    /// <inheritdoc/>
+    /// <summary>Factory for <c>AddGrainStorage</c>: the provider named <paramref name="name"/> with its named options.</summary>
+    public static SqliteGrainStorage Create(IServiceProvider services, string name)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.GetRequiredService<IOptionsMonitor<SqliteGrainStorageOptions>>().Get(name);
+        return ActivatorUtilities.CreateInstance<SqliteGrainStorage>(services, name, options);
+    }
+
+    /// <inheritdoc />
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe($"{nameof(SqliteGrainStorage)}-{_name}", _options.InitStage, InitializeAsync, CloseAsync);
+
+    /// <summary>Opens the database (creating file, directory and table if missing) and starts the writer.</summary>
+    internal Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var databasePath = Path.GetFullPath(_options.DatabasePath);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(databasePath)!);
+            var (writer, journalMode) = SqliteGrainStateWriter.Open(_name, databasePath, _options.BusyTimeout, _options.MaxWriteBatchSize, _logger);
+            _readConnectionString = SqliteGrainStateTable.ConnectionString(databasePath, _options.BusyTimeout, pooling: true);
+            _writer = writer;
+            if (!string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                LogWarningNotWal(_name, databasePath, journalMode);
+            }
+
+            LogInformationOpened(_name, databasePath, journalMode);
+        }
+        catch (Exception ex)
+        {
+            LogErrorOpenFailed(ex, _name, databasePath);
+            throw;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Commits the writes still queued, checkpoints and closes the file.</summary>
+    internal async Task CloseAsync(CancellationToken cancellationToken)
+    {
+        var writer = Interlocked.Exchange(ref _writer, null);
+        if (writer is null)
+        {
+            return;
+        }
+
+        await writer.DisposeAsync();
+        if (_readConnectionString is { } readConnectionString)
+        {
+            // Idle pooled readers keep the file open; let it go with the silo.
+            using var connection = new SqliteConnection(readConnectionString);
+            SqliteConnection.ClearPool(connection);
+        }
+
+        LogInformationClosed(_name);
+    }
+
+    /// <inheritdoc />
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        await using var connection = Open();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT payload, etag FROM grain_state WHERE state_name = $state AND grain_id = $grain;";
-        command.Parameters.AddWithValue("$state", stateName);
-        command.Parameters.AddWithValue("$grain", grainId.ToString());
-        await using var reader = await command.ExecuteReaderAsync();
-        if (await reader.ReadAsync())
+        var connectionString = _readConnectionString ?? throw NotOpen();
+        byte[]? payload = null;
+        string? etag = null;
+        try
         {
-            var payload = (byte[])reader.GetValue(0);
-            grainState.State = _serializer.Deserialize<T>(new BinaryData(payload));
-            grainState.ETag = reader.GetInt64(1).ToString(CultureInfo.InvariantCulture);
-            grainState.RecordExists = true;
+            await using var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync();
+            SqliteGrainStateTable.SetBusyTimeout(connection, _options.BusyTimeout);
+            await using var command = connection.CreateCommand();
+            command.CommandText = SqliteGrainStateTable.Select;
+            command.Parameters.AddWithValue("$grain_id", grainId.ToString());
+            command.Parameters.AddWithValue("$state_name", stateName);
+            await using var reader = await command.ExecuteReaderAsync();
+            if (await reader.ReadAsync())
+            {
+                payload = reader.GetFieldValue<byte[]>(0);
+                etag = reader.GetString(1);
+            }
         }
-        else
+        catch (Exception ex)
         {
-            grainState.State = Activator.CreateInstance<T>();
+            LogErrorReadFailed(ex, _name, stateName, grainId);
+            throw;
+        }
+
+        if (payload is null)
+        {
+            grainState.State = CreateDefault<T>();
             grainState.ETag = null;
             grainState.RecordExists = false;
-        }
-    }
-
-    /// <inheritdoc/>
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-    {
-        ArgumentNullException.ThrowIfNull(grainState);
-        var payload = _serializer.Serialize(grainState.State).ToArray();
-        var expected = grainState.ETag is null ? 0 : long.Parse(grainState.ETag, CultureInfo.InvariantCulture);
-        await using var connection = Open();
-        await using var command = connection.CreateCommand();
-
-        // Insert when the caller saw no record, update when the caller's ETag is current; otherwise nothing changes.
-        command.CommandText = expected == 0
-            ? """
-              INSERT INTO grain_state (state_name, grain_id, payload, etag, updated_utc) VALUES ($state, $grain, $payload, 1, $now)
-              ON CONFLICT (state_name, grain_id) DO NOTHING;
-              """
-            : """
-              UPDATE grain_state SET payload = $payload, etag = etag + 1, updated_utc = $now
-              WHERE state_name = $state AND grain_id = $grain AND etag = $etag;
-              """;
-        command.Parameters.AddWithValue("$state", stateName);
-        command.Parameters.AddWithValue("$grain", grainId.ToString());
-        command.Parameters.AddWithValue("$payload", payload);
-        command.Parameters.AddWithValue("$etag", expected);
-        command.Parameters.AddWithValue("$now", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-        if (await command.ExecuteNonQueryAsync() != 1)
-        {
-            var stored = await CurrentETagAsync(connection, stateName, grainId);
-            LogETagConflict(_logger, _name, stateName, grainId, grainState.ETag, stored);
-            throw new InconsistentStateException($"Storage {_name}: {stateName} of {grainId} was changed by someone else (ETag {grainState.ETag ?? "none"}, stored {stored ?? "none"}).", stored, grainState.ETag);
+            return;
         }
 
-        grainState.ETag = (expected + 1).ToString(CultureInfo.InvariantCulture);
+        grainState.State = _serializer.Deserialize<T>(new BinaryData(payload)) ?? CreateDefault<T>();
+        grainState.ETag = etag;
         grainState.RecordExists = true;
     }
 
-    /// <inheritdoc/>
+    /// <inheritdoc />
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        ArgumentNullException.ThrowIfNull(grainState);
+        var writer = _writer ?? throw NotOpen();
+        var payload = _serializer.Serialize(grainState.State).ToArray();
+        var change = new GrainStateChange(GrainStateChangeKind.Write, grainId.ToString(), grainId.Type.ToString()!, stateName, grainState.ETag, payload);
+        var outcome = await writer.EnqueueAsync(change);
+        if (!outcome.Applied)
+        {
+            throw Conflict("Write", stateName, grainId, grainState.ETag, outcome.ETag);
+        }
+
+        grainState.ETag = outcome.ETag;
+        grainState.RecordExists = true;
+    }
+
+    /// <inheritdoc />
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        await using var connection = Open();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM grain_state WHERE state_name = $state AND grain_id = $grain AND ($etag IS NULL OR etag = $etag);";
-        command.Parameters.AddWithValue("$state", stateName);
-        command.Parameters.AddWithValue("$grain", grainId.ToString());
-        command.Parameters.AddWithValue("$etag", grainState.ETag is null ? DBNull.Value : long.Parse(grainState.ETag, CultureInfo.InvariantCulture));
-        if (await command.ExecuteNonQueryAsync() == 0 && grainState.ETag is not null)
+        var writer = _writer ?? throw NotOpen();
+        var change = new GrainStateChange(GrainStateChangeKind.Clear, grainId.ToString(), grainId.Type.ToString()!, stateName, grainState.ETag, payload: null);
+        var outcome = await writer.EnqueueAsync(change);
+        if (!outcome.Applied)
         {
-            var stored = await CurrentETagAsync(connection, stateName, grainId);
-            if (stored is not null)
-            {
-                throw new InconsistentStateException($"Storage {_name}: {stateName} of {grainId} was changed by someone else (ETag {grainState.ETag}, stored {stored}).", stored, grainState.ETag);
-            }
+            throw Conflict("Clear", stateName, grainId, grainState.ETag, outcome.ETag);
         }
 
+        grainState.State = CreateDefault<T>();
         grainState.ETag = null;
         grainState.RecordExists = false;
-        grainState.State = Activator.CreateInstance<T>();
     }
 
-    /// <summary>Creates the provider named <paramref name="name"/> from its named options (for <c>AddGrainStorage</c>).</summary>
-    internal static SqliteGrainStorage Create(IServiceProvider services, string name) => new(
-        name,
-        services.GetRequiredService<IOptionsMonitor<SqliteGrainStorageOptions>>().Get(name),
-        services.GetRequiredService<IGrainStorageSerializer>(),
-        services.GetRequiredService<ILogger<SqliteGrainStorage>>());
+    private T CreateDefault<T>() => _activatorProvider.GetActivator<T>().Create();
 
-    private static void Execute(SqliteConnection connection, string sql)
+    private InvalidOperationException NotOpen() => new($"SQLite grain storage '{_name}' is not open: the silo has not started it or has stopped it.");
+
+    private InconsistentStateException Conflict(string operation, string stateName, GrainId grainId, string? expectedETag, string? storedETag)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
+        LogDebugETagConflict(_name, operation, stateName, grainId, expectedETag, storedETag);
+        return new InconsistentStateException(
+            $"ETag conflict in SQLite grain storage '{_name}' ({operation}): state '{stateName}' of grain {grainId} was expected at ETag '{expectedETag ?? "(no row)"}' but is at '{storedETag ?? "(no row)"}'.",
+            storedETag ?? "",
+            expectedETag ?? "");
     }
 
-    private static async Task<string?> CurrentETagAsync(SqliteConnection connection, string stateName, GrainId grainId)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT etag FROM grain_state WHERE state_name = $state AND grain_id = $grain;";
-        command.Parameters.AddWithValue("$state", stateName);
-        command.Parameters.AddWithValue("$grain", grainId.ToString());
-        return await command.ExecuteScalarAsync() is long etag ? etag.ToString(CultureInfo.InvariantCulture) : null;
-    }
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "SQLite grain storage {StorageName} opened {DatabasePath} (journal mode {JournalMode})")]
+    private partial void LogInformationOpened(string storageName, string databasePath, string journalMode);
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA synchronous=NORMAL;");
-        return connection;
-    }
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "SQLite grain storage {StorageName}: {DatabasePath} is in journal mode {JournalMode}, not WAL; reads will wait for writes")]
+    private partial void LogWarningNotWal(string storageName, string databasePath, string journalMode);
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Storage {Provider}: ETag conflict writing {StateName} of {GrainId} (had {ETag}, stored {StoredETag})")]
-    private static partial void LogETagConflict(ILogger logger, string provider, string stateName, GrainId grainId, string? etag, string? storedETag);
-}
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName} could not open {DatabasePath}")]
+    private partial void LogErrorOpenFailed(Exception exception, string storageName, string databasePath);
 
-/// <summary>Registers <see cref="SqliteGrainStorage"/>.</summary>
-public static class SqliteGrainStorageExtensions
-{
-    /// <summary>Adds a SQLite grain storage provider called <paramref name="name"/>.</summary>
-    public static ISiloBuilder AddSqliteGrainStorage(this ISiloBuilder builder, string name, Action<SqliteGrainStorageOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSqliteGrainStorage(name, configure);
-        return builder;
-    }
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "SQLite grain storage {StorageName} closed")]
+    private partial void LogInformationClosed(string storageName);
 
-    /// <summary>Adds a SQLite grain storage provider called <paramref name="name"/>.</summary>
-    public static IServiceCollection AddSqliteGrainStorage(this IServiceCollection services, string name, Action<SqliteGrainStorageOptions> configure)
-    {
-        services.AddOptions<SqliteGrainStorageOptions>(name).Configure(configure).ValidateDataAnnotations().ValidateOnStart();
-        return services.AddGrainStorage(name, SqliteGrainStorage.Create);
-    }
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName} failed to read state {StateName} of grain {GrainId}")]
+    private partial void LogErrorReadFailed(Exception exception, string storageName, string stateName, GrainId grainId);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "SQLite grain storage {StorageName}: {Operation} of state {StateName} of grain {GrainId} expected ETag {ExpectedETag}, found {StoredETag}")]
+    private partial void LogDebugETagConflict(string storageName, string operation, string stateName, GrainId grainId, string? expectedETag, string? storedETag);
 }
