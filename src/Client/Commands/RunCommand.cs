@@ -19,9 +19,12 @@ internal static class RunCommand
         var sequences = new Option<int>("--sequences") { Description = "Pool sequences (KV kept for this many characters at once)", DefaultValueFactory = _ => 64 };
         var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 2048 };
         var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
-        var command = new Command("run", "Play a scenario on an embedded one-silo cluster and write every transcript under --out/<run id>/.")
+        var cluster = new Option<string?>("--cluster") { Description = "Play on a running cluster through these gateways (ip:port[,ip:port]) instead of an embedded silo" };
+        var clusterId = new Option<string>("--cluster-id") { Description = "Cluster id of --cluster", DefaultValueFactory = _ => "agent-theater" };
+        var serviceId = new Option<string>("--service-id") { Description = "Service id of --cluster", DefaultValueFactory = _ => "agent-theater" };
+        var command = new Command("run", "Play a scenario (on an embedded one-silo cluster unless --cluster) and write every transcript under --out/<run id>/.")
         {
-            file, replicas, model, output, sequences, context, verbose,
+            file, replicas, model, output, sequences, context, verbose, cluster, clusterId, serviceId,
         };
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
@@ -34,9 +37,17 @@ internal static class RunCommand
                     : throw new ArgumentException($"--replicas: {count} is out of range (1 to 100000).", "--replicas");
             }
 
-            var modelPath = DefaultModel.Resolve(result.GetValue(model) ?? scenario.Model, Path.GetDirectoryName(Path.GetFullPath(path))!);
             var runId = ScenarioRunner.NewRunId(scenario.Name);
             var folder = new RunFolder(Path.Combine(result.GetValue(output)!, runId));
+            if (result.GetValue(cluster) is { } gateways)
+            {
+                await using var remote = await RemoteTheater.ConnectAsync(gateways, result.GetValue(clusterId)!, result.GetValue(serviceId)!, cancellationToken);
+                Directory.CreateDirectory(folder.Path);
+                Console.Error.WriteLine($"run {runId} on cluster {gateways}: {ScenarioFile.Describe(scenario)}");
+                return Report(await ScenarioRunner.RunAsync(remote.Grains, scenario, runId, folder, null, cancellationToken), folder);
+            }
+
+            var modelPath = DefaultModel.Resolve(result.GetValue(model) ?? scenario.Model, Path.GetDirectoryName(Path.GetFullPath(path))!);
             Directory.CreateDirectory(folder.Path);
             Console.Error.WriteLine($"run {runId}: {ScenarioFile.Describe(scenario)}");
             Console.Error.WriteLine($"model {modelPath}; state and transcripts in {folder.Path}");
@@ -50,12 +61,16 @@ internal static class RunCommand
                     result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning),
                 cancellationToken);
             var pool = theater.Services.GetRequiredService<InferencePool>();
-            var summary = await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, () => pool.Statistics.GeneratedTokens, cancellationToken);
-            Console.WriteLine(ScenarioRunner.Table(summary));
-            Console.WriteLine($"transcripts: {folder.ScenesPath}");
-            return summary.Failed == 0 ? 0 : 1;
+            return Report(await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, () => pool.Statistics.GeneratedTokens, cancellationToken), folder);
         }));
         return command;
+    }
+
+    private static int Report(RunSummary summary, RunFolder folder)
+    {
+        Console.WriteLine(ScenarioRunner.Table(summary));
+        Console.WriteLine($"transcripts: {folder.ScenesPath}");
+        return summary.Failed == 0 ? 0 : 1;
     }
 
     public static Command CreateValidate()

@@ -1,0 +1,7 @@
+using AgentTheater.Silo.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddTheaterSilo();
+var app = builder.Build();
+app.MapTheaterEndpoints();
+app.Run();
