@@ -1,8 +1,6 @@
 using System.CommandLine;
 using AgentTheater.Client.Theater;
 using AgentTheater.Grains.Scenarios;
-using AgentTheater.Inference.Engine;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Client.Commands;
@@ -44,7 +42,7 @@ internal static class RunCommand
                 await using var remote = await RemoteTheater.ConnectAsync(gateways, result.GetValue(clusterId)!, result.GetValue(serviceId)!, cancellationToken);
                 Directory.CreateDirectory(folder.Path);
                 Console.Error.WriteLine($"run {runId} on cluster {gateways}: {ScenarioFile.Describe(scenario)}");
-                return Report(await ScenarioRunner.RunAsync(remote.Grains, scenario, runId, folder, null, cancellationToken), folder);
+                return Report(await ScenarioRunner.RunAsync(remote.Grains, scenario, runId, folder, cancellationToken), folder);
             }
 
             var modelPath = DefaultModel.Resolve(result.GetValue(model) ?? scenario.Model, Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -60,8 +58,7 @@ internal static class RunCommand
                     result.GetValue(context),
                     result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning),
                 cancellationToken);
-            var pool = theater.Services.GetRequiredService<InferencePool>();
-            return Report(await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, () => pool.Statistics.GeneratedTokens, cancellationToken), folder);
+            return Report(await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, cancellationToken), folder);
         }));
         return command;
     }

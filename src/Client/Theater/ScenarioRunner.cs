@@ -41,7 +41,7 @@ internal sealed record RunSummary(
 /// <summary>Starts a scenario run on a cluster, shows live progress, and writes every transcript when it ends.</summary>
 internal static class ScenarioRunner
 {
-    public static async Task<RunSummary> RunAsync(IGrainFactory grains, ScenarioDefinition scenario, string runId, RunFolder folder, Func<long>? liveTokens, CancellationToken cancellationToken)
+    public static async Task<RunSummary> RunAsync(IGrainFactory grains, ScenarioDefinition scenario, string runId, RunFolder folder, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var run = grains.GetGrain<IScenarioRunGrain>(runId);
@@ -51,9 +51,8 @@ internal static class ScenarioRunner
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
             progress = await run.GetProgress();
-            var tokens = liveTokens?.Invoke() ?? progress.Tokens;
             Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r  scenes {progress.Completed + progress.Failed:N0}/{progress.Scenes:N0} ({progress.Failed} failed), lines {progress.Lines:N0}, tokens {tokens:N0}, {tokens / clock.Elapsed.TotalSeconds:N0} tok/s, {clock.Elapsed.TotalSeconds:N0} s   "));
+                $"\r  scenes {progress.Completed + progress.Failed:N0}/{progress.Scenes:N0} done ({progress.Failed} failed), lines {progress.LiveLines:N0}, tokens {progress.LiveTokens:N0}, {progress.LiveTokens / clock.Elapsed.TotalSeconds:N0} tok/s, {clock.Elapsed.TotalSeconds:N0} s   "));
         }
 
         var wall = clock.Elapsed.TotalSeconds;

@@ -1,4 +1,5 @@
 using AgentTheater.Contracts.Scenes;
+using Orleans.Concurrency;
 
 namespace AgentTheater.Contracts.Scenarios;
 
@@ -7,6 +8,10 @@ public interface IScenarioRunGrain : IGrainWithStringKey
 {
     /// <summary>Starts every scene replica (idempotent).</summary>
     Task Start(ScenarioDefinition scenario);
+
+    /// <summary>A scene reports a line as it is spoken, for live progress (not persisted: the transcripts are the record).</summary>
+    [OneWay]
+    Task LinePlayed(int tokens);
 
     /// <summary>A scene reports that it ended.</summary>
     Task SceneEnded(SceneStatus status);
@@ -26,6 +31,8 @@ public interface IScenarioRunGrain : IGrainWithStringKey
 /// <param name="Lines">Lines spoken in ended scenes.</param>
 /// <param name="Tokens">Tokens generated in ended scenes.</param>
 /// <param name="StartedAt">When the run started.</param>
+/// <param name="LiveLines">Character lines spoken so far in every scene, ended or not (since this activation).</param>
+/// <param name="LiveTokens">Tokens generated so far in every scene (since this activation).</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.RunProgress")]
 public sealed record RunProgress(
     [property: Id(0)] string RunId,
@@ -34,7 +41,9 @@ public sealed record RunProgress(
     [property: Id(3)] int Failed,
     [property: Id(4)] int Lines,
     [property: Id(5)] int Tokens,
-    [property: Id(6)] DateTimeOffset StartedAt)
+    [property: Id(6)] DateTimeOffset StartedAt,
+    [property: Id(7)] long LiveLines = 0,
+    [property: Id(8)] long LiveTokens = 0)
 {
     /// <summary>True when every scene has ended.</summary>
     public bool Done => Completed + Failed >= Scenes;

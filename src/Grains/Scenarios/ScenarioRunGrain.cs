@@ -31,6 +31,8 @@ internal sealed partial class ScenarioRunGrain(
 {
     private static readonly TimeSpan PollPeriod = TimeSpan.FromSeconds(5);
     private IGrainTimer? _poll;
+    private long _liveLines;
+    private long _liveTokens;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -76,6 +78,13 @@ internal sealed partial class ScenarioRunGrain(
         StartPolling();
     }
 
+    public Task LinePlayed(int tokens)
+    {
+        _liveLines++;
+        _liveTokens += tokens;
+        return Task.CompletedTask;
+    }
+
     public async Task SceneEnded(SceneStatus status)
     {
         ArgumentNullException.ThrowIfNull(status);
@@ -95,7 +104,9 @@ internal sealed partial class ScenarioRunGrain(
             ended.Count(s => s.Phase == ScenePhase.Failed),
             ended.Sum(s => s.Lines),
             ended.Sum(s => s.Tokens),
-            state.State.StartedAt));
+            state.State.StartedAt,
+            _liveLines,
+            _liveTokens));
     }
 
     public Task<IReadOnlyList<string>> GetSceneKeys() => Task.FromResult<IReadOnlyList<string>>([.. state.State.SceneKeys]);

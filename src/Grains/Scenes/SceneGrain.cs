@@ -159,6 +159,7 @@ internal sealed partial class SceneGrain(
         var speaker = await ChooseSpeakerAsync(turn);
         var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, LineSeed(turn)));
         await AddLineAsync(line);
+        await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
         if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
         {
             await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
