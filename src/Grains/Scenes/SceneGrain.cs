@@ -37,7 +37,6 @@ internal sealed partial class SceneGrain(
 {
     private const int SpeakAttempts = 3;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task? _playing;
     private string? _key;
 
     private string Key => _key ??= this.GetPrimaryKeyString();
@@ -49,7 +48,7 @@ internal sealed partial class SceneGrain(
         if (state.State.Phase == ScenePhase.Playing)
         {
             LogResuming(logger, Key, state.State.Lines.Count);
-            _playing = PlayAsync(resumed: true);
+            _ = PlayAsync(resumed: true);
         }
 
         return Task.CompletedTask;
@@ -66,7 +65,7 @@ internal sealed partial class SceneGrain(
         state.State.Start = start;
         state.State.Phase = ScenePhase.Playing;
         await state.WriteStateAsync();
-        _playing = PlayAsync(resumed: false);
+        _ = PlayAsync(resumed: false);
     }
 
     public Task<SceneStatus> GetStatus() => Task.FromResult(Status());
@@ -129,7 +128,15 @@ internal sealed partial class SceneGrain(
         catch (Exception e)
         {
             LogSceneFailed(logger, e, Key);
-            await EndAsync(ScenePhase.Failed, e.Message);
+            try
+            {
+                await EndAsync(ScenePhase.Failed, e.Message);
+            }
+            catch (Exception endFailed)
+            {
+                // Storage or the run grain is unreachable too; the run's poll will find this scene again.
+                LogSceneFailed(logger, endFailed, Key);
+            }
         }
         finally
         {
