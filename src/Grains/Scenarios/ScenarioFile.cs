@@ -1,0 +1,333 @@
+using System.Globalization;
+using AgentTheater.Contracts.Scenarios;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace AgentTheater.Grains.Scenarios;
+
+/// <summary>
+/// Scenario files: YAML with snake_case keys, read into a <see cref="ScenarioDefinition"/>. Every problem is
+/// reported at once, each with file, line, column and field path, the way a compiler reports them.
+/// </summary>
+public static class ScenarioFile
+{
+    /// <summary>Turns a scene lasts when it does not say.</summary>
+    public const int DefaultMaxTurns = 12;
+
+    /// <summary>Who speaks an intervention that does not say.</summary>
+    public const string DefaultSpeaker = "User";
+
+    private static readonly string[] ScenarioFields = ["name", "model", "replicas", "watch_roles", "sampling", "characters", "scenes"];
+    private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
+    private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style"];
+    private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "stop_phrases", "narration", "interventions"];
+    private static readonly string[] InterventionFields = ["turn", "speaker", "text", "to"];
+
+    private static readonly (string Name, TurnPolicy Policy)[] Policies =
+        [("round-robin", TurnPolicy.RoundRobin), ("addressed", TurnPolicy.Addressed), ("director", TurnPolicy.Director)];
+
+    /// <summary>Reads and validates the scenario file at <paramref name="path"/>.</summary>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    /// <exception cref="ScenarioValidationException">The file is not valid YAML or not a valid scenario.</exception>
+    public static ScenarioDefinition Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Scenario file '{path}' does not exist.", path);
+        }
+
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>
+    /// Validates the scenario in <paramref name="yaml"/>; <paramref name="fileName"/> is named in errors and,
+    /// without its extension, is the scenario's name when the file gives none.
+    /// </summary>
+    /// <exception cref="ScenarioValidationException">The text is not valid YAML or not a valid scenario.</exception>
+    public static ScenarioDefinition Parse(string yaml, string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(yaml);
+        ArgumentNullException.ThrowIfNull(fileName);
+
+        var reader = new YamlFieldReader(fileName);
+        var scenario = ReadYaml(yaml, reader) is { } root
+            ? ReadScenario(root, Path.GetFileNameWithoutExtension(fileName), reader)
+            : null;
+
+        var errors = reader.Errors;
+        if (errors.Count > 0 || scenario is null)
+        {
+            throw new ScenarioValidationException(errors);
+        }
+
+        return scenario;
+    }
+
+    /// <summary>A one-paragraph summary for people: characters, scenes, turns, replicas, model and sampling.</summary>
+    public static string Describe(ScenarioDefinition scenario)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+
+        var characters = string.Join(", ", scenario.Characters.Select(c => $"{c.Name} ({c.Id})"));
+        var scenes = string.Join("; ", scenario.Scenes.Select(DescribeScene));
+        var turns = scenario.Scenes.Sum(s => s.MaxTurns);
+        var sampling = scenario.Sampling;
+        string[] sentences =
+        [
+            $"Scenario '{scenario.Name}': {Count(scenario.Characters.Count, "character")} ({characters});",
+            $"{Count(scenario.Scenes.Count, "scene")} ({scenes});",
+            $"up to {Count(turns, "turn")} a replica, {Count(scenario.Replicas, "replica")},",
+            $"so up to {Count((long)turns * scenario.Replicas, "character line")} in all.",
+            $"Model: {scenario.Model ?? "the default"}.",
+            FormattableString.Invariant($"Sampling: temperature {sampling.Temperature}, top_p {sampling.TopP}, top_k {sampling.TopK},"),
+            FormattableString.Invariant($"repetition penalty {sampling.RepetitionPenalty}, seed {sampling.Seed},"),
+            $"at most {Count(sampling.MaxTokensPerLine, "token")} a line.",
+        ];
+        var text = string.Join(" ", sentences);
+        return scenario.WatchRoles is { Count: > 0 } watched
+            ? $"{text} Watching for: {string.Join(", ", watched)}."
+            : text;
+    }
+
+    private static string DescribeScene(SceneDefinition scene)
+    {
+        var policy = Policies.First(p => p.Policy == scene.Policy).Name;
+        var interventions = scene.Interventions.Count == 0 ? "" : $", {Count(scene.Interventions.Count, "intervention")}";
+        return $"{scene.Id}: {string.Join(", ", scene.Present)}; {policy}, up to {Count(scene.MaxTurns, "turn")}{interventions}";
+    }
+
+    private static string Count(long count, string noun) =>
+        count == 1 ? $"1 {noun}" : $"{count.ToString(CultureInfo.InvariantCulture)} {noun}s";
+
+    private static YamlNode? ReadYaml(string yaml, YamlFieldReader reader)
+    {
+        var scanner = new Scanner(new StringReader(yaml));
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new Parser(scanner));
+        }
+        catch (YamlException e)
+        {
+            reader.Error(e.Start, "", $"invalid YAML: {e.Message}");
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16 throws this, not a YamlException, for some unclosed flow collections.
+            reader.Error(scanner.CurrentPosition, "", "invalid YAML: is a '[' or '{' before this point left unclosed?");
+            return null;
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            reader.Error(new Mark(0, 1, 1), "", "the file is empty");
+            return null;
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            reader.Error(stream.Documents[1].RootNode, "", "a scenario file holds one YAML document; remove the second '---'");
+        }
+
+        return stream.Documents[0].RootNode;
+    }
+
+    private static ScenarioDefinition? ReadScenario(YamlNode root, string defaultName, YamlFieldReader reader)
+    {
+        if (reader.Mapping(root, "", ScenarioFields) is not { } top)
+        {
+            return null;
+        }
+
+        var name = reader.OptionalString(top, "name") ?? defaultName;
+        var model = reader.OptionalString(top, "model");
+        var replicas = reader.Integer(top, "replicas", 1, 100_000) ?? 1;
+        var watchRoles = reader.StringItems(top, "watch_roles").Select(r => r.Value).ToArray();
+        var sampling = top.Value("sampling") is { } node && reader.Mapping(node, "sampling", SamplingFields) is { } fields
+            ? ReadSampling(fields, reader)
+            : new SamplingSettings();
+        var characters = ReadCharacters(top, reader);
+        var scenes = ReadScenes(top, characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
+        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles);
+    }
+
+    private static SamplingSettings ReadSampling(YamlFields map, YamlFieldReader reader)
+    {
+        var defaults = new SamplingSettings();
+        return new SamplingSettings(
+            Temperature: reader.Number(map, "temperature", t => t is >= 0 and <= 5, "from 0 to 5") ?? defaults.Temperature,
+            TopP: reader.Number(map, "top_p", p => p is > 0 and <= 1, "greater than 0 and at most 1") ?? defaults.TopP,
+            TopK: reader.Integer(map, "top_k", min: 0) ?? defaults.TopK,
+            RepetitionPenalty: reader.Number(map, "repetition_penalty", r => r > 0, "greater than 0") ?? defaults.RepetitionPenalty,
+            Seed: reader.Long(map, "seed") ?? defaults.Seed,
+            MaxTokensPerLine: reader.Integer(map, "max_tokens_per_line", 1, 1024) ?? defaults.MaxTokensPerLine);
+    }
+
+    /// <summary>The characters; null when the list itself is missing or unreadable (then scenes are not checked against it).</summary>
+    private static List<PersonaCard>? ReadCharacters(YamlFields top, YamlFieldReader reader)
+    {
+        if (reader.Sequence(top, "characters", "a scenario needs at least one character") is not { } items)
+        {
+            return null;
+        }
+
+        var characters = new List<PersonaCard>(items.Count);
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        var names = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"characters[{i}]";
+            if (reader.Mapping(items[i], path, CharacterFields) is not { } map)
+            {
+                continue;
+            }
+
+            var id = reader.RequiredString(map, "id");
+            var name = reader.RequiredString(map, "name");
+            var role = reader.RequiredString(map, "role");
+            CheckUnique(map, "id", id, ids, "character id", reader);
+            CheckUnique(map, "name", name, names, "character name", reader);
+            characters.Add(new PersonaCard(
+                id,
+                name,
+                role,
+                [.. reader.StringItems(map, "goals").Select(g => g.Value)],
+                [.. reader.StringItems(map, "private_knowledge").Select(k => k.Value)],
+                reader.OptionalString(map, "speaking_style") ?? ""));
+        }
+
+        return characters;
+    }
+
+    private static List<SceneDefinition> ReadScenes(YamlFields top, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
+    {
+        var scenes = new List<SceneDefinition>();
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        var items = reader.Sequence(top, "scenes", "a scenario needs at least one scene") ?? [];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"scenes[{i}]";
+            if (reader.Mapping(items[i], path, SceneFields) is not { } map)
+            {
+                continue;
+            }
+
+            var id = reader.OptionalString(map, "id") ?? $"scene-{i + 1}";
+            CheckUnique(map, "id", id, ids, "scene id", reader);
+            var setting = reader.RequiredString(map, "setting");
+            var present = ReadPresent(map, characterIds, reader);
+            var policy = ReadPolicy(map, reader);
+
+            // An invalid max_turns is already reported; checking interventions against a stand-in would only add noise.
+            var maxTurns = reader.Integer(map, "max_turns", 1, 10_000);
+            var maxTurnsKnown = maxTurns is not null || map.Value("max_turns") is null;
+            var turns = maxTurns ?? DefaultMaxTurns;
+
+            scenes.Add(new SceneDefinition(
+                id,
+                setting,
+                present,
+                policy,
+                turns,
+                [.. reader.StringItems(map, "stop_phrases").Select(p => p.Value)],
+                [.. reader.StringItems(map, "narration").Select(n => n.Value)],
+                ReadInterventions(map, id, present, maxTurnsKnown ? turns : null, reader)));
+        }
+
+        return scenes;
+    }
+
+    private static List<string> ReadPresent(YamlFields scene, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
+    {
+        var present = new List<string>();
+        foreach (var item in reader.StringItems(scene, "present", "a scene needs at least one character present"))
+        {
+            if (characterIds is not null && !characterIds.Contains(item.Value, StringComparer.Ordinal))
+            {
+                reader.Error(item.Node, item.Field, $"unknown character '{item.Value}' (characters: {string.Join(", ", characterIds)})");
+            }
+            else if (present.Contains(item.Value, StringComparer.Ordinal))
+            {
+                reader.Error(item.Node, item.Field, $"'{item.Value}' is listed twice");
+            }
+            else
+            {
+                present.Add(item.Value);
+            }
+        }
+
+        return present;
+    }
+
+    private static TurnPolicy ReadPolicy(YamlFields scene, YamlFieldReader reader)
+    {
+        if (reader.OptionalString(scene, "policy") is not { } text)
+        {
+            return TurnPolicy.RoundRobin;
+        }
+
+        foreach (var (name, policy) in Policies)
+        {
+            if (name == text)
+            {
+                return policy;
+            }
+        }
+
+        var names = Policies.Select(p => p.Name).ToArray();
+        var closest = FieldSuggestion.Closest(text, names);
+        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
+        reader.Error(scene.Value("policy") ?? scene.Node, scene.Path("policy"), $"unknown policy '{text}' ({hint}policies: {string.Join(", ", names)})");
+        return TurnPolicy.RoundRobin;
+    }
+
+    private static List<InterventionDefinition> ReadInterventions(
+        YamlFields scene, string sceneId, IReadOnlyList<string> present, int? maxTurns, YamlFieldReader reader)
+    {
+        var interventions = new List<InterventionDefinition>();
+        var items = reader.Sequence(scene, "interventions") ?? [];
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (reader.Mapping(items[i], scene.Path($"interventions[{i}]"), InterventionFields) is not { } map)
+            {
+                continue;
+            }
+
+            var turn = reader.Required(map, "turn") ? reader.Integer(map, "turn", min: 0) : null;
+            if (turn >= maxTurns && map.Value("turn") is { } turnNode)
+            {
+                reader.Error(turnNode, map.Path("turn"), $"must be less than the scene's max_turns ({maxTurns}), got {turn}");
+            }
+
+            var to = reader.OptionalString(map, "to");
+            if (to is not null && !present.Contains(to, StringComparer.Ordinal) && map.Value("to") is { } toNode)
+            {
+                reader.Error(toNode, map.Path("to"), $"'{to}' is not present in scene '{sceneId}' (present: {string.Join(", ", present)})");
+            }
+
+            interventions.Add(new InterventionDefinition(
+                turn ?? 0,
+                reader.OptionalString(map, "speaker") ?? DefaultSpeaker,
+                reader.RequiredString(map, "text"),
+                to));
+        }
+
+        return interventions;
+    }
+
+    private static void CheckUnique(
+        YamlFields map, string key, string value, Dictionary<string, long> seen, string what, YamlFieldReader reader)
+    {
+        if (value.Length == 0 || map.Value(key) is not { } node)
+        {
+            return;
+        }
+
+        if (!seen.TryAdd(value, node.Start.Line))
+        {
+            reader.Error(node, map.Path(key), $"duplicate {what} '{value}' (first on line {seen[value]})");
+        }
+    }
+}
