@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using AgentTheater.Grains.Scenarios;
 
 namespace AgentTheater.Grains.Tests;
 
@@ -10,28 +11,34 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
     public async Task Run_Scenario_WritesACompleteTranscriptForEveryReplica()
     {
         var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+        var scenario = ScenarioFile.Load("scenarios/takeover.yaml");
+        var scene = Assert.Single(scenario.Scenes);
+        Assert.Empty(scene.StopPhrases);
 
-        var (code, stdout, stderr) = await AgentTheaterAsync("run", "scenarios/takeover.yaml", "--replicas", "3", "--model", fixture.ModelPath, "--out", output, "--sequences", "8", "--context", "1024");
+        var (code, stdout, stderr) = await AgentTheaterAsync("run", "scenarios/takeover.yaml", "--replicas", "3", "--model", fixture.ModelPath, "--out", output, "--sequences", "8", "--context", "2048");
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         var run = Assert.Single(Directory.GetDirectories(output));
         var transcripts = Directory.GetFiles(Path.Combine(run, "scenes"), "*.jsonl").Order().ToList();
-        Assert.Equal(["archive-0.jsonl", "archive-1.jsonl", "archive-2.jsonl"], transcripts.Select(Path.GetFileName));
+        Assert.Equal([$"{scene.Id}-0.jsonl", $"{scene.Id}-1.jsonl", $"{scene.Id}-2.jsonl"], transcripts.Select(Path.GetFileName));
+        var expectedLines = scene.Narration.Count + scene.MaxTurns + scene.Interventions.Count;
         foreach (var file in transcripts)
         {
             var lines = File.ReadAllLines(file).Select(l => JsonDocument.Parse(l).RootElement).ToList();
 
-            // 1 narration + 10 turns + 2 interventions, indexes 0..12 in order, each character line a real generation.
-            Assert.Equal(13, lines.Count);
-            Assert.Equal(Enumerable.Range(0, 13), lines.Select(l => l.GetProperty("index").GetInt32()));
-            Assert.Equal(10, lines.Count(l => l.GetProperty("kind").GetString() == "character" && l.GetProperty("tokens").GetInt32() > 0));
-            Assert.Equal(["librarian", "librarian"], lines.Where(l => l.GetProperty("kind").GetString() == "intervention").Select(l => l.GetProperty("to").GetString()));
+            // Every narration, turn and intervention, indexes in order, each character line a real generation.
+            Assert.Equal(expectedLines, lines.Count);
+            Assert.Equal(Enumerable.Range(0, expectedLines), lines.Select(l => l.GetProperty("index").GetInt32()));
+            Assert.Equal(scene.MaxTurns, lines.Count(l => l.GetProperty("kind").GetString() == "character" && l.GetProperty("tokens").GetInt32() > 0));
+            Assert.Equal(
+                scene.Interventions.Select(i => i.To),
+                lines.Where(l => l.GetProperty("kind").GetString() == "intervention").Select(l => l.TryGetProperty("to", out var to) ? to.GetString() : null));
             Assert.True(File.Exists(Path.ChangeExtension(file, ".md")));
         }
 
         Assert.Contains("| 3 | 3 | 0 |", stdout, StringComparison.Ordinal);
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
-        Assert.Equal(30, summary.RootElement.GetProperty("characterLines").GetInt32());
+        Assert.Equal(3 * scene.MaxTurns, summary.RootElement.GetProperty("characterLines").GetInt32());
     }
 
     [Fact]
@@ -54,7 +61,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
 
         Assert.Equal(3, code);
         Assert.Contains($"{file}:8:21: scenes[0].present[1]: unknown character 'ghost'", stderr, StringComparison.Ordinal);
-        Assert.Contains($"{file}:9:16: scenes[0].max_turns: 0 is out of range", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{file}:9:16: scenes[0].max_turns: must be", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

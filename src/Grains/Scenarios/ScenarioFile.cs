@@ -6,432 +6,328 @@ using YamlDotNet.RepresentationModel;
 namespace AgentTheater.Grains.Scenarios;
 
 /// <summary>
-/// Reads scenario YAML into a <see cref="ScenarioDefinition"/>, checking everything before anything runs; every error
-/// names the file, line, column and field.
+/// Scenario files: YAML with snake_case keys, read into a <see cref="ScenarioDefinition"/>. Every problem is
+/// reported at once, each with file, line, column and field path, the way a compiler reports them.
 /// </summary>
 public static class ScenarioFile
 {
-    private static readonly string[] TopFields = ["name", "model", "replicas", "watch_roles", "sampling", "characters", "scenes"];
+    /// <summary>Turns a scene lasts when it does not say.</summary>
+    public const int DefaultMaxTurns = 12;
+
+    /// <summary>Who speaks an intervention that does not say.</summary>
+    public const string DefaultSpeaker = "User";
+
+    private static readonly string[] ScenarioFields = ["name", "model", "replicas", "watch_roles", "sampling", "characters", "scenes"];
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
     private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style"];
     private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "stop_phrases", "narration", "interventions"];
     private static readonly string[] InterventionFields = ["turn", "speaker", "text", "to"];
 
-    /// <summary>Loads and validates <paramref name="path"/>.</summary>
-    /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="ScenarioValidationException">The file has errors (all of them listed).</exception>
+    private static readonly (string Name, TurnPolicy Policy)[] Policies =
+        [("round-robin", TurnPolicy.RoundRobin), ("addressed", TurnPolicy.Addressed), ("director", TurnPolicy.Director)];
+
+    /// <summary>Reads and validates the scenario file at <paramref name="path"/>.</summary>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    /// <exception cref="ScenarioValidationException">The file is not valid YAML or not a valid scenario.</exception>
     public static ScenarioDefinition Load(string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
+        ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"Scenario file not found: {path}", path);
+            throw new FileNotFoundException($"Scenario file '{path}' does not exist.", path);
         }
 
         return Parse(File.ReadAllText(path), path);
     }
 
-    /// <summary>Parses and validates scenario YAML; <paramref name="fileName"/> is used in error messages.</summary>
+    /// <summary>
+    /// Validates the scenario in <paramref name="yaml"/>; <paramref name="fileName"/> is named in errors and,
+    /// without its extension, is the scenario's name when the file gives none.
+    /// </summary>
+    /// <exception cref="ScenarioValidationException">The text is not valid YAML or not a valid scenario.</exception>
     public static ScenarioDefinition Parse(string yaml, string fileName)
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        var reader = new Reader(fileName);
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            reader.Error(e.Start, "(syntax)", e.InnerException?.Message ?? e.Message);
-            throw new ScenarioValidationException(reader.Errors);
-        }
+        ArgumentNullException.ThrowIfNull(fileName);
 
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            reader.Error(stream.Documents.Count == 0 ? Mark.Empty : stream.Documents[0].RootNode.Start, "(root)", "a scenario is a mapping with 'characters' and 'scenes'.");
-            throw new ScenarioValidationException(reader.Errors);
-        }
+        var reader = new YamlFieldReader(fileName);
+        var scenario = ReadYaml(yaml, reader) is { } root
+            ? ReadScenario(root, Path.GetFileNameWithoutExtension(fileName), reader)
+            : null;
 
-        var scenario = reader.Scenario(root, Path.GetFileNameWithoutExtension(fileName));
-        if (reader.Errors.Count > 0)
+        var errors = reader.Errors;
+        if (errors.Count > 0 || scenario is null)
         {
-            throw new ScenarioValidationException([.. reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column)]);
+            throw new ScenarioValidationException(errors);
         }
 
         return scenario;
     }
 
-    /// <summary>One paragraph about a scenario.</summary>
+    /// <summary>A one-paragraph summary for people: characters, scenes, turns, replicas, model and sampling.</summary>
     public static string Describe(ScenarioDefinition scenario)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        var scenes = string.Join("; ", scenario.Scenes.Select(s => $"{s.Id}: {s.Present.Count} characters, {s.Policy}, up to {s.MaxTurns} turns, {s.Interventions.Count} interventions"));
-        return $"scenario '{scenario.Name}': {scenario.Characters.Count} characters ({string.Join(", ", scenario.Characters.Select(c => c.Name))}); " +
-            $"{scenario.Scenes.Count} scene(s) [{scenes}]; {scenario.Replicas} replica(s) of each.";
+
+        var characters = string.Join(", ", scenario.Characters.Select(c => $"{c.Name} ({c.Id})"));
+        var scenes = string.Join("; ", scenario.Scenes.Select(DescribeScene));
+        var turns = scenario.Scenes.Sum(s => s.MaxTurns);
+        var sampling = scenario.Sampling;
+        string[] sentences =
+        [
+            $"Scenario '{scenario.Name}': {Count(scenario.Characters.Count, "character")} ({characters});",
+            $"{Count(scenario.Scenes.Count, "scene")} ({scenes});",
+            $"up to {Count(turns, "turn")} a replica, {Count(scenario.Replicas, "replica")},",
+            $"so up to {Count((long)turns * scenario.Replicas, "character line")} in all.",
+            $"Model: {scenario.Model ?? "the default"}.",
+            FormattableString.Invariant($"Sampling: temperature {sampling.Temperature}, top_p {sampling.TopP}, top_k {sampling.TopK},"),
+            FormattableString.Invariant($"repetition penalty {sampling.RepetitionPenalty}, seed {sampling.Seed},"),
+            $"at most {Count(sampling.MaxTokensPerLine, "token")} a line.",
+        ];
+        var text = string.Join(" ", sentences);
+        return scenario.WatchRoles is { Count: > 0 } watched
+            ? $"{text} Watching for: {string.Join(", ", watched)}."
+            : text;
     }
 
-    private sealed class Reader(string file)
+    private static string DescribeScene(SceneDefinition scene)
     {
-        public List<ScenarioError> Errors { get; } = [];
+        var policy = Policies.First(p => p.Policy == scene.Policy).Name;
+        var interventions = scene.Interventions.Count == 0 ? "" : $", {Count(scene.Interventions.Count, "intervention")}";
+        return $"{scene.Id}: {string.Join(", ", scene.Present)}; {policy}, up to {Count(scene.MaxTurns, "turn")}{interventions}";
+    }
 
-        /// <summary>Every character id written in the file, valid card or not, so one bad card gives one error, not one per scene.</summary>
-        private List<string> DeclaredCharacters { get; } = [];
+    private static string Count(long count, string noun) =>
+        count == 1 ? $"1 {noun}" : $"{count.ToString(CultureInfo.InvariantCulture)} {noun}s";
 
-        public void Error(Mark mark, string field, string message) => Errors.Add(new ScenarioError(file, mark.Line, mark.Column, field, message));
-
-        public ScenarioDefinition Scenario(YamlMappingNode root, string defaultName)
+    private static YamlNode? ReadYaml(string yaml, YamlFieldReader reader)
+    {
+        var scanner = new Scanner(new StringReader(yaml));
+        var stream = new YamlStream();
+        try
         {
-            CheckFields(root, "", TopFields);
-            var name = String(root, "", "name", required: false) ?? defaultName;
-            var replicas = Integer(root, "", "replicas", 1, 1, 100_000);
-            var model = String(root, "", "model", required: false);
-            var watch = Strings(root, "", "watch_roles");
-            var sampling = Get(root, "sampling") is { } samplingNode ? Sampling(samplingNode) : new SamplingSettings();
-
-            var characters = new List<PersonaCard>();
-            if (Sequence(root, "", "characters", required: true) is { } characterNodes)
-            {
-                DeclaredCharacters.AddRange(characterNodes.Children.OfType<YamlMappingNode>()
-                    .Select(c => Get(c, "id")).OfType<YamlScalarNode>().Select(id => id.Value!).Where(id => !string.IsNullOrWhiteSpace(id)));
-                for (var i = 0; i < characterNodes.Children.Count; i++)
-                {
-                    if (Character(characterNodes.Children[i], $"characters[{i}]") is { } card)
-                    {
-                        if (characters.Any(c => c.Id == card.Id))
-                        {
-                            Error(characterNodes.Children[i].Start, $"characters[{i}].id", $"duplicate character id '{card.Id}'.");
-                        }
-                        else if (characters.Any(c => c.Name == card.Name))
-                        {
-                            Error(characterNodes.Children[i].Start, $"characters[{i}].name", $"duplicate character name '{card.Name}' (names are line cues and must differ).");
-                        }
-
-                        characters.Add(card);
-                    }
-                }
-            }
-
-            var scenes = new List<SceneDefinition>();
-            if (Sequence(root, "", "scenes", required: true) is { } sceneNodes)
-            {
-                for (var i = 0; i < sceneNodes.Children.Count; i++)
-                {
-                    if (Scene(sceneNodes.Children[i], $"scenes[{i}]", characters) is { } scene)
-                    {
-                        if (scenes.Any(s => s.Id == scene.Id))
-                        {
-                            Error(sceneNodes.Children[i].Start, $"scenes[{i}].id", $"duplicate scene id '{scene.Id}'.");
-                        }
-
-                        scenes.Add(scene);
-                    }
-                }
-            }
-
-            return new ScenarioDefinition(name, characters, scenes, sampling, replicas, model, watch);
+            stream.Load(new Parser(scanner));
+        }
+        catch (YamlException e)
+        {
+            reader.Error(e.Start, "", $"invalid YAML: {e.Message}");
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16 throws this, not a YamlException, for some unclosed flow collections.
+            reader.Error(scanner.CurrentPosition, "", "invalid YAML: is a '[' or '{' before this point left unclosed?");
+            return null;
         }
 
-        private SamplingSettings Sampling(YamlNode node)
+        if (stream.Documents.Count == 0)
         {
-            if (node is not YamlMappingNode map)
-            {
-                Error(node.Start, "sampling", "expected a mapping of sampling settings.");
-                return new SamplingSettings();
-            }
-
-            CheckFields(map, "sampling", SamplingFields);
-            var defaults = new SamplingSettings();
-            return new SamplingSettings(
-                (float)Number(map, "sampling", "temperature", defaults.Temperature, 0, 5),
-                (float)Number(map, "sampling", "top_p", defaults.TopP, 1e-6, 1),
-                Integer(map, "sampling", "top_k", defaults.TopK, 0, 100_000),
-                (float)Number(map, "sampling", "repetition_penalty", defaults.RepetitionPenalty, 0.01, 10),
-                Integer(map, "sampling", "seed", (int)defaults.Seed, 0, int.MaxValue),
-                Integer(map, "sampling", "max_tokens_per_line", defaults.MaxTokensPerLine, 1, 1024));
+            reader.Error(new Mark(0, 1, 1), "", "the file is empty");
+            return null;
         }
 
-        private PersonaCard? Character(YamlNode node, string path)
+        if (stream.Documents.Count > 1)
         {
-            if (node is not YamlMappingNode map)
-            {
-                Error(node.Start, path, "expected a character (a mapping with id, name, role).");
-                return null;
-            }
-
-            CheckFields(map, path, CharacterFields);
-            var id = Identifier(map, path, "id");
-            var name = String(map, path, "name", required: true);
-            var role = String(map, path, "role", required: true);
-            if (name is not null && name.Contains(':', StringComparison.Ordinal))
-            {
-                Error(Get(map, "name")!.Start, $"{path}.name", $"'{name}' contains ':', which ends a name cue.");
-            }
-
-            return id is null || name is null || role is null
-                ? null
-                : new PersonaCard(id, name, role, Strings(map, path, "goals"), Strings(map, path, "private_knowledge"), String(map, path, "speaking_style", required: false) ?? string.Empty);
+            reader.Error(stream.Documents[1].RootNode, "", "a scenario file holds one YAML document; remove the second '---'");
         }
 
-        private SceneDefinition? Scene(YamlNode node, string path, List<PersonaCard> characters)
+        return stream.Documents[0].RootNode;
+    }
+
+    private static ScenarioDefinition? ReadScenario(YamlNode root, string defaultName, YamlFieldReader reader)
+    {
+        if (reader.Mapping(root, "", ScenarioFields) is not { } top)
         {
-            if (node is not YamlMappingNode map)
-            {
-                Error(node.Start, path, "expected a scene (a mapping with id, setting, present).");
-                return null;
-            }
-
-            CheckFields(map, path, SceneFields);
-            var id = Identifier(map, path, "id");
-            var setting = String(map, path, "setting", required: true);
-            var present = new List<string>();
-            if (Sequence(map, path, "present", required: true) is { } presentNodes)
-            {
-                if (presentNodes.Children.Count == 0)
-                {
-                    Error(presentNodes.Start, $"{path}.present", "at least one character must be present.");
-                }
-
-                for (var i = 0; i < presentNodes.Children.Count; i++)
-                {
-                    var item = presentNodes.Children[i];
-                    var field = $"{path}.present[{i}]";
-                    if (item is not YamlScalarNode { Value: { } who })
-                    {
-                        Error(item.Start, field, "expected a character id.");
-                    }
-                    else if (!DeclaredCharacters.Contains(who))
-                    {
-                        Error(item.Start, field, $"unknown character '{who}' (characters: {string.Join(", ", DeclaredCharacters)}).");
-                    }
-                    else if (present.Contains(who))
-                    {
-                        Error(item.Start, field, $"'{who}' is listed twice.");
-                    }
-                    else
-                    {
-                        present.Add(who);
-                    }
-                }
-            }
-
-            var policy = Policy(map, path);
-            var maxTurns = Integer(map, path, "max_turns", 12, 1, 10_000);
-            var interventions = new List<InterventionDefinition>();
-            if (Sequence(map, path, "interventions", required: false) is { } interventionNodes)
-            {
-                for (var i = 0; i < interventionNodes.Children.Count; i++)
-                {
-                    if (Intervention(interventionNodes.Children[i], $"{path}.interventions[{i}]", maxTurns, present) is { } intervention)
-                    {
-                        interventions.Add(intervention);
-                    }
-                }
-            }
-
-            return id is null || setting is null
-                ? null
-                : new SceneDefinition(id, setting, present, policy, maxTurns, Strings(map, path, "stop_phrases"), Strings(map, path, "narration"), interventions);
+            return null;
         }
 
-        private InterventionDefinition? Intervention(YamlNode node, string path, int maxTurns, List<string> present)
+        var name = reader.OptionalString(top, "name") ?? defaultName;
+        var model = reader.OptionalString(top, "model");
+        var replicas = reader.Integer(top, "replicas", 1, 100_000) ?? 1;
+        var watchRoles = reader.StringItems(top, "watch_roles").Select(r => r.Value).ToArray();
+        var sampling = top.Value("sampling") is { } node && reader.Mapping(node, "sampling", SamplingFields) is { } fields
+            ? ReadSampling(fields, reader)
+            : new SamplingSettings();
+        var characters = ReadCharacters(top, reader);
+        var scenes = ReadScenes(top, characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
+        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles);
+    }
+
+    private static SamplingSettings ReadSampling(YamlFields map, YamlFieldReader reader)
+    {
+        var defaults = new SamplingSettings();
+        return new SamplingSettings(
+            Temperature: reader.Number(map, "temperature", t => t is >= 0 and <= 5, "from 0 to 5") ?? defaults.Temperature,
+            TopP: reader.Number(map, "top_p", p => p is > 0 and <= 1, "greater than 0 and at most 1") ?? defaults.TopP,
+            TopK: reader.Integer(map, "top_k", min: 0) ?? defaults.TopK,
+            RepetitionPenalty: reader.Number(map, "repetition_penalty", r => r > 0, "greater than 0") ?? defaults.RepetitionPenalty,
+            Seed: reader.Long(map, "seed") ?? defaults.Seed,
+            MaxTokensPerLine: reader.Integer(map, "max_tokens_per_line", 1, 1024) ?? defaults.MaxTokensPerLine);
+    }
+
+    /// <summary>The characters; null when the list itself is missing or unreadable (then scenes are not checked against it).</summary>
+    private static List<PersonaCard>? ReadCharacters(YamlFields top, YamlFieldReader reader)
+    {
+        if (reader.Sequence(top, "characters", "a scenario needs at least one character") is not { } items)
         {
-            if (node is not YamlMappingNode map)
-            {
-                Error(node.Start, path, "expected an intervention (a mapping with turn and text).");
-                return null;
-            }
-
-            CheckFields(map, path, InterventionFields);
-            if (Get(map, "turn") is null)
-            {
-                Error(map.Start, $"{path}.turn", "required field is missing.");
-            }
-
-            var turn = Integer(map, path, "turn", 0, 0, maxTurns - 1);
-            var text = String(map, path, "text", required: true);
-            var speaker = String(map, path, "speaker", required: false) ?? "User";
-            var to = String(map, path, "to", required: false);
-            if (to is not null && !present.Contains(to))
-            {
-                Error(Get(map, "to")!.Start, $"{path}.to", $"'{to}' is not present in this scene (present: {string.Join(", ", present)}).");
-            }
-
-            return text is null ? null : new InterventionDefinition(turn, speaker, text, to);
+            return null;
         }
 
-        private TurnPolicy Policy(YamlMappingNode map, string path)
+        var characters = new List<PersonaCard>(items.Count);
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        var names = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < items.Count; i++)
         {
-            var text = String(map, path, "policy", required: false);
-            switch (text)
+            var path = $"characters[{i}]";
+            if (reader.Mapping(items[i], path, CharacterFields) is not { } map)
             {
-                case null or "round-robin":
-                    return TurnPolicy.RoundRobin;
-                case "addressed":
-                    return TurnPolicy.Addressed;
-                case "director":
-                    return TurnPolicy.Director;
-                default:
-                    Error(Get(map, "policy")!.Start, $"{path}.policy", $"'{text}' is not a turn policy (round-robin, addressed, director).");
-                    return TurnPolicy.RoundRobin;
+                continue;
+            }
+
+            var id = reader.RequiredString(map, "id");
+            var name = reader.RequiredString(map, "name");
+            var role = reader.RequiredString(map, "role");
+            CheckUnique(map, "id", id, ids, "character id", reader);
+            CheckUnique(map, "name", name, names, "character name", reader);
+            characters.Add(new PersonaCard(
+                id,
+                name,
+                role,
+                [.. reader.StringItems(map, "goals").Select(g => g.Value)],
+                [.. reader.StringItems(map, "private_knowledge").Select(k => k.Value)],
+                reader.OptionalString(map, "speaking_style") ?? ""));
+        }
+
+        return characters;
+    }
+
+    private static List<SceneDefinition> ReadScenes(YamlFields top, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
+    {
+        var scenes = new List<SceneDefinition>();
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        var items = reader.Sequence(top, "scenes", "a scenario needs at least one scene") ?? [];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var path = $"scenes[{i}]";
+            if (reader.Mapping(items[i], path, SceneFields) is not { } map)
+            {
+                continue;
+            }
+
+            var id = reader.OptionalString(map, "id") ?? $"scene-{i + 1}";
+            CheckUnique(map, "id", id, ids, "scene id", reader);
+            var setting = reader.RequiredString(map, "setting");
+            var present = ReadPresent(map, characterIds, reader);
+            var policy = ReadPolicy(map, reader);
+
+            // An invalid max_turns is already reported; checking interventions against a stand-in would only add noise.
+            var maxTurns = reader.Integer(map, "max_turns", 1, 10_000);
+            var maxTurnsKnown = maxTurns is not null || map.Value("max_turns") is null;
+            var turns = maxTurns ?? DefaultMaxTurns;
+
+            scenes.Add(new SceneDefinition(
+                id,
+                setting,
+                present,
+                policy,
+                turns,
+                [.. reader.StringItems(map, "stop_phrases").Select(p => p.Value)],
+                [.. reader.StringItems(map, "narration").Select(n => n.Value)],
+                ReadInterventions(map, id, present, maxTurnsKnown ? turns : null, reader)));
+        }
+
+        return scenes;
+    }
+
+    private static List<string> ReadPresent(YamlFields scene, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
+    {
+        var present = new List<string>();
+        foreach (var item in reader.StringItems(scene, "present", "a scene needs at least one character present"))
+        {
+            if (characterIds is not null && !characterIds.Contains(item.Value, StringComparer.Ordinal))
+            {
+                reader.Error(item.Node, item.Field, $"unknown character '{item.Value}' (characters: {string.Join(", ", characterIds)})");
+            }
+            else if (present.Contains(item.Value, StringComparer.Ordinal))
+            {
+                reader.Error(item.Node, item.Field, $"'{item.Value}' is listed twice");
+            }
+            else
+            {
+                present.Add(item.Value);
             }
         }
 
-        private void CheckFields(YamlMappingNode map, string path, string[] known)
+        return present;
+    }
+
+    private static TurnPolicy ReadPolicy(YamlFields scene, YamlFieldReader reader)
+    {
+        if (reader.OptionalString(scene, "policy") is not { } text)
         {
-            foreach (var key in map.Children.Keys)
+            return TurnPolicy.RoundRobin;
+        }
+
+        foreach (var (name, policy) in Policies)
+        {
+            if (name == text)
             {
-                var name = (key as YamlScalarNode)?.Value ?? string.Empty;
-                if (!known.Contains(name))
-                {
-                    var closest = known.MinBy(k => Distance(k, name))!;
-                    var hint = Distance(closest, name) <= Math.Max(2, name.Length / 3) ? $" Did you mean '{closest}'?" : string.Empty;
-                    Error(key.Start, Join(path, name), $"unknown field.{hint} Known: {string.Join(", ", known)}.");
-                }
+                return policy;
             }
         }
 
-        private static YamlNode? Get(YamlMappingNode map, string key) =>
-            map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+        var names = Policies.Select(p => p.Name).ToArray();
+        var closest = FieldSuggestion.Closest(text, names);
+        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
+        reader.Error(scene.Value("policy") ?? scene.Node, scene.Path("policy"), $"unknown policy '{text}' ({hint}policies: {string.Join(", ", names)})");
+        return TurnPolicy.RoundRobin;
+    }
 
-        private string? String(YamlMappingNode map, string path, string key, bool required)
+    private static List<InterventionDefinition> ReadInterventions(
+        YamlFields scene, string sceneId, IReadOnlyList<string> present, int? maxTurns, YamlFieldReader reader)
+    {
+        var interventions = new List<InterventionDefinition>();
+        var items = reader.Sequence(scene, "interventions") ?? [];
+        for (var i = 0; i < items.Count; i++)
         {
-            var node = Get(map, key);
-            if (node is null)
+            if (reader.Mapping(items[i], scene.Path($"interventions[{i}]"), InterventionFields) is not { } map)
             {
-                if (required)
-                {
-                    Error(map.Start, Join(path, key), "required field is missing.");
-                }
-
-                return null;
+                continue;
             }
 
-            if (node is not YamlScalarNode scalar || string.IsNullOrWhiteSpace(scalar.Value))
+            var turn = reader.Required(map, "turn") ? reader.Integer(map, "turn", min: 0) : null;
+            if (turn >= maxTurns && map.Value("turn") is { } turnNode)
             {
-                Error(node.Start, Join(path, key), "expected a non-empty text.");
-                return null;
+                reader.Error(turnNode, map.Path("turn"), $"must be less than the scene's max_turns ({maxTurns}), got {turn}");
             }
 
-            return scalar.Value.Trim();
+            var to = reader.OptionalString(map, "to");
+            if (to is not null && !present.Contains(to, StringComparer.Ordinal) && map.Value("to") is { } toNode)
+            {
+                reader.Error(toNode, map.Path("to"), $"'{to}' is not present in scene '{sceneId}' (present: {string.Join(", ", present)})");
+            }
+
+            interventions.Add(new InterventionDefinition(
+                turn ?? 0,
+                reader.OptionalString(map, "speaker") ?? DefaultSpeaker,
+                reader.RequiredString(map, "text"),
+                to));
         }
 
-        private string? Identifier(YamlMappingNode map, string path, string key)
-        {
-            var id = String(map, path, key, required: true);
-            if (id is not null && !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            {
-                Error(Get(map, key)!.Start, Join(path, key), $"'{id}' may contain only letters, digits, '-' and '_'.");
-                return null;
-            }
+        return interventions;
+    }
 
-            return id;
+    private static void CheckUnique(
+        YamlFields map, string key, string value, Dictionary<string, long> seen, string what, YamlFieldReader reader)
+    {
+        if (value.Length == 0 || map.Value(key) is not { } node)
+        {
+            return;
         }
 
-        private List<string> Strings(YamlMappingNode map, string path, string key)
+        if (!seen.TryAdd(value, node.Start.Line))
         {
-            switch (Get(map, key))
-            {
-                case null:
-                    return [];
-                case YamlScalarNode { Value: { } single } when !string.IsNullOrWhiteSpace(single):
-                    return [single.Trim()];
-                case YamlSequenceNode sequence:
-                    var values = new List<string>();
-                    for (var i = 0; i < sequence.Children.Count; i++)
-                    {
-                        if (sequence.Children[i] is YamlScalarNode { Value: { } value } && !string.IsNullOrWhiteSpace(value))
-                        {
-                            values.Add(value.Trim());
-                        }
-                        else
-                        {
-                            Error(sequence.Children[i].Start, $"{Join(path, key)}[{i}]", "expected a non-empty text.");
-                        }
-                    }
-
-                    return values;
-                case var other:
-                    Error(other.Start, Join(path, key), "expected a text or a list of texts.");
-                    return [];
-            }
-        }
-
-        private YamlSequenceNode? Sequence(YamlMappingNode map, string path, string key, bool required)
-        {
-            var node = Get(map, key);
-            if (node is null)
-            {
-                if (required)
-                {
-                    Error(map.Start, Join(path, key), "required field is missing.");
-                }
-
-                return null;
-            }
-
-            if (node is not YamlSequenceNode sequence)
-            {
-                Error(node.Start, Join(path, key), "expected a list.");
-                return null;
-            }
-
-            return sequence;
-        }
-
-        private int Integer(YamlMappingNode map, string path, string key, int fallback, int min, int max)
-        {
-            var value = Number(map, path, key, fallback, min, max);
-            if (value != Math.Floor(value))
-            {
-                Error(Get(map, key)!.Start, Join(path, key), $"'{value.ToString(CultureInfo.InvariantCulture)}' is not a whole number.");
-                return fallback;
-            }
-
-            return (int)value;
-        }
-
-        private double Number(YamlMappingNode map, string path, string key, double fallback, double min, double max)
-        {
-            var node = Get(map, key);
-            if (node is null)
-            {
-                return fallback;
-            }
-
-            if (node is not YamlScalarNode { Value: { } text } || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-            {
-                Error(node.Start, Join(path, key), $"'{(node as YamlScalarNode)?.Value ?? node.NodeType.ToString()}' is not a number.");
-                return fallback;
-            }
-
-            if (value < min || value > max)
-            {
-                Error(node.Start, Join(path, key), $"{text} is out of range ({min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}).");
-                return fallback;
-            }
-
-            return value;
-        }
-
-        private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
-
-        private static int Distance(string a, string b)
-        {
-            var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-            for (var i = 1; i <= a.Length; i++)
-            {
-                var current = new int[b.Length + 1];
-                current[0] = i;
-                for (var j = 1; j <= b.Length; j++)
-                {
-                    current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                }
-
-                previous = current;
-            }
-
-            return previous[b.Length];
+            reader.Error(node, map.Path(key), $"duplicate {what} '{value}' (first on line {seen[value]})");
         }
     }
 }

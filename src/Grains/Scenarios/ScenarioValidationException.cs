@@ -1,21 +1,21 @@
 namespace AgentTheater.Grains.Scenarios;
 
-/// <summary>One problem in a scenario file.</summary>
-/// <param name="File">The file.</param>
-/// <param name="Line">1-based line.</param>
-/// <param name="Column">1-based column.</param>
-/// <param name="Field">Path of the field, e.g. <c>scenes[0].present[2]</c>.</param>
-/// <param name="Message">What is wrong.</param>
-public sealed record ScenarioError(string File, long Line, long Column, string Field, string Message)
+/// <summary>A scenario file that cannot be played; carries every problem found, not just the first.</summary>
+public sealed class ScenarioValidationException : Exception
 {
-    /// <summary><c>file:line:column: field: message</c>.</summary>
-    public override string ToString() => $"{File}:{Line}:{Column}: {Field}: {Message}";
-}
+    /// <summary>Creates the exception for <paramref name="errors"/> (at least one).</summary>
+    public ScenarioValidationException(IReadOnlyList<ScenarioError> errors)
+        : base(Describe(errors)) => Errors = errors;
 
-/// <summary>A scenario file is invalid; <see cref="Errors"/> lists every problem found, not just the first.</summary>
-public sealed class ScenarioValidationException(IReadOnlyList<ScenarioError> errors)
-    : Exception($"{errors.Count} error(s) in scenario:\n" + string.Join('\n', errors))
-{
     /// <summary>Every problem, in file order.</summary>
-    public IReadOnlyList<ScenarioError> Errors { get; } = errors;
+    public IReadOnlyList<ScenarioError> Errors { get; }
+
+    /// <summary>A heading with the count, then one <c>file:line:column: field: message</c> line per error.</summary>
+    private static string Describe(IReadOnlyList<ScenarioError> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        ArgumentOutOfRangeException.ThrowIfZero(errors.Count);
+        var heading = errors.Count == 1 ? $"{errors[0].File}: 1 error:" : $"{errors[0].File}: {errors.Count} errors:";
+        return string.Join(Environment.NewLine, errors.Select(e => e.ToString()).Prepend(heading));
+    }
 }
