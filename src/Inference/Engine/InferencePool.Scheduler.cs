@@ -263,6 +263,11 @@ public sealed partial class InferencePool
         _batch.Clear();
         _outputs.Clear();
         _fed.Clear();
+
+        // Sequence order matters: with a per-sequence KV cache (kv_unified=false) llama.cpp splits a batch into
+        // micro-batches of consecutive sequence ids, so tokens added in arrival order can cost one micro-batch per
+        // sequence; in slot order, the running sequences share a few.
+        _running.Sort(static (a, b) => a.Slot!.Id.CompareTo(b.Slot!.Id));
         foreach (var job in _running)
         {
             if (job is GenerateJob { PendingToken: { } token } generate && _batch.Remaining > 0)
