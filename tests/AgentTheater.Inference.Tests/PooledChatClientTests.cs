@@ -2,6 +2,7 @@ using AgentTheater.Inference.Chat;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Native;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Inference.Tests;
 
@@ -311,5 +312,56 @@ public sealed class PooledChatClientTests(TinyModelFixture fixture)
         Assert.Equal("innkeeper", client.GetService<ChatClientMetadata>()!.DefaultModelId);
     }
 
+    [Theory]
+    [InlineData(LogLevel.Debug, false)]
+    [InlineData(LogLevel.Trace, true)]
+    public async Task GetResponseAsync_Logging_WritesPromptAndResponseTextOnlyAtTrace(LogLevel minimum, bool textExpected)
+    {
+        using var pool = fixture.CreatePool();
+        var logs = new RecordingLoggerFactory(minimum);
+        using var client = new PooledChatClient(pool, loggerFactory: logs);
+
+        var response = await client.GetResponseAsync(Conversation, Greedy(6), Timeout);
+
+        var debug = Assert.Single(logs.Entries, e => e.Level == LogLevel.Debug);
+        Assert.Contains("6 output tokens", debug.Message, StringComparison.Ordinal);
+        var containsText = logs.Entries.Any(e => e.Message.Contains(Conversation[1].Text, StringComparison.Ordinal))
+            && logs.Entries.Any(e => e.Message.Contains(response.Text, StringComparison.Ordinal) && e.Level == LogLevel.Trace);
+        Assert.Equal(textExpected, containsText);
+        Assert.Equal(textExpected, logs.Entries.Any(e => e.Level == LogLevel.Trace));
+    }
+
     private static ChatOptions Greedy(int maxTokens) => new() { Temperature = 0, MaxOutputTokens = maxTokens };
+}
+
+/// <summary>Records formatted log entries at or above a level: the logging boundary, faked by hand.</summary>
+internal sealed class RecordingLoggerFactory(LogLevel minimum) : ILoggerFactory, ILogger
+{
+    public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel))
+        {
+            lock (Entries)
+            {
+                Entries.Add((logLevel, formatter(state, exception)));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+    }
 }

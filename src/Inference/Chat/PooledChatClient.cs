@@ -13,7 +13,7 @@ namespace AgentTheater.Inference.Chat;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The client is stateless: every call sends the whole conversation. <see cref="ChatOptions.ConversationId"/> (or
+/// Every call sends the whole conversation: the client keeps no history. <see cref="ChatOptions.ConversationId"/> (or
 /// <see cref="SessionProperty"/> in <see cref="ChatOptions.AdditionalProperties"/>, which wins when both are set)
 /// becomes the pool's session key, so the next call on the same conversation prefills only what its prompt adds
 /// to the cached one. Responses leave <see cref="ChatResponse.ConversationId"/> unset, because callers that see it
@@ -29,7 +29,7 @@ namespace AgentTheater.Inference.Chat;
 /// <see cref="ChatOptions.ModelId"/> is ignored; so are tools (the model is never offered any, and a required tool
 /// mode throws <see cref="NotSupportedException"/>) and <see cref="ChatOptions.ResponseFormat"/>.
 /// </para>
-/// <para>Disposing the client does not dispose the pool, which its creator owns.</para>
+/// <para>The client is thread-safe. Disposing it does not dispose the pool, which its creator owns.</para>
 /// </remarks>
 public sealed partial class PooledChatClient : IChatClient
 {
@@ -37,7 +37,8 @@ public sealed partial class PooledChatClient : IChatClient
     public const string SessionProperty = "session";
 
     private readonly InferencePool _pool;
-    private readonly PooledChatClientOptions _options;
+    private readonly SamplingOptions _sampling;
+    private readonly int _maxOutputTokens;
     private readonly string? _template;
     private readonly ILogger _logger;
     private readonly ChatClientMetadata _metadata;
@@ -53,7 +54,8 @@ public sealed partial class PooledChatClient : IChatClient
         options ??= new PooledChatClientOptions();
         options.Validate();
         _pool = pool;
-        _options = options;
+        _sampling = options.Sampling;
+        _maxOutputTokens = options.MaxOutputTokens;
         _template = string.IsNullOrEmpty(options.ChatTemplate) ? null : options.ChatTemplate;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PooledChatClient>();
         if (pool.Model.ApplyChatTemplate([new ChatTurn("user", "hello")], addAssistantPrompt: true, _template) is null)
@@ -206,7 +208,7 @@ public sealed partial class PooledChatClient : IChatClient
         }
 
         var prompt = RenderPrompt(messages, options);
-        var defaults = _options.Sampling;
+        var defaults = _sampling;
         var sampling = defaults with
         {
             Temperature = options?.Temperature ?? defaults.Temperature,
@@ -222,7 +224,7 @@ public sealed partial class PooledChatClient : IChatClient
             },
         };
         sampling.Validate();
-        var maxTokens = options?.MaxOutputTokens ?? _options.MaxOutputTokens;
+        var maxTokens = options?.MaxOutputTokens ?? _maxOutputTokens;
         if (maxTokens < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), maxTokens, $"ChatOptions.MaxOutputTokens = {maxTokens} is invalid: at least 1 token.");
