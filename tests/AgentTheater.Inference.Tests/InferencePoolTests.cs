@@ -241,11 +241,25 @@ public sealed class InferencePoolTests(TinyModelFixture fixture)
         Assert.Equal(4, (await pool.GenerateAsync(Greedy(Prompts[0], 4), Timeout)).Tokens.Count);
     }
 
+    [Fact]
+    public async Task Generate_GreedyWithPresencePenalty_RepeatsFewerTokensThanPlainGreedy()
+    {
+        using var pool = fixture.CreatePool();
+        var plain = await pool.GenerateAsync(Greedy(Prompts[3], 48), Timeout);
+
+        var penalised = await pool.GenerateAsync(Greedy(Prompts[3], 48) with { Sampling = SamplingOptions.Greedy with { PresencePenalty = 2, RepetitionLastN = 48 } }, Timeout);
+
+        static int Repeats(IReadOnlyList<int> tokens) => tokens.Count - tokens.Distinct().Count();
+        Assert.True(Repeats(penalised.Tokens) < Repeats(plain.Tokens), $"repeats: {Repeats(penalised.Tokens)} penalised vs {Repeats(plain.Tokens)} plain");
+    }
+
     [Theory]
     [InlineData("Temperature", -1f)]
     [InlineData("TopP", 0f)]
     [InlineData("MinP", 2f)]
     [InlineData("RepetitionPenalty", float.NaN)]
+    [InlineData("FrequencyPenalty", 2.5f)]
+    [InlineData("PresencePenalty", float.PositiveInfinity)]
     public void Generate_InvalidSamplingValue_ThrowsNamingIt(string name, float value)
     {
         using var pool = fixture.CreatePool();
@@ -254,6 +268,8 @@ public sealed class InferencePoolTests(TinyModelFixture fixture)
             "Temperature" => new SamplingOptions { Temperature = value },
             "TopP" => new SamplingOptions { TopP = value },
             "MinP" => new SamplingOptions { MinP = value },
+            "FrequencyPenalty" => new SamplingOptions { FrequencyPenalty = value },
+            "PresencePenalty" => new SamplingOptions { PresencePenalty = value },
             _ => new SamplingOptions { RepetitionPenalty = value },
         };
 

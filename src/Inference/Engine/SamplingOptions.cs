@@ -2,7 +2,7 @@ namespace AgentTheater.Inference.Engine;
 
 /// <summary>
 /// How the next token is chosen. Temperature 0 is greedy (argmax). The chain applied is llama.cpp's:
-/// repetition penalty, top-k, top-p, min-p, temperature, then a seeded draw.
+/// penalties (repetition, frequency, presence), top-k, top-p, min-p, temperature, then a seeded draw.
 /// </summary>
 public sealed record SamplingOptions
 {
@@ -24,14 +24,29 @@ public sealed record SamplingOptions
     /// <summary>Divides the logits of recently seen tokens; 1 disables.</summary>
     public float RepetitionPenalty { get; init; } = 1.0f;
 
-    /// <summary>How many recent tokens (prompt included) the repetition penalty looks at.</summary>
+    /// <summary>
+    /// Subtracted from a token's logit once per occurrence in the last <see cref="RepetitionLastN"/> tokens
+    /// (OpenAI's frequency penalty, over llama.cpp's window); 0 disables.
+    /// </summary>
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>
+    /// Subtracted from the logit of every token that occurs in the last <see cref="RepetitionLastN"/> tokens
+    /// (OpenAI's presence penalty, over llama.cpp's window); 0 disables.
+    /// </summary>
+    public float PresencePenalty { get; init; }
+
+    /// <summary>How many recent tokens (prompt included) the penalties look at.</summary>
     public int RepetitionLastN { get; init; } = 64;
 
     /// <summary>Seed of the draw; null picks one at random.</summary>
     public uint? Seed { get; init; }
 
     /// <summary>True when this is plain argmax.</summary>
-    public bool IsGreedy => Temperature == 0 && RepetitionPenalty == 1.0f;
+    public bool IsGreedy => Temperature == 0 && !HasPenalties;
+
+    /// <summary>True when any of the penalties is on.</summary>
+    public bool HasPenalties => RepetitionPenalty != 1.0f || FrequencyPenalty != 0 || PresencePenalty != 0;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid value.</summary>
     public void Validate()
@@ -41,6 +56,8 @@ public sealed record SamplingOptions
         Check(float.IsFinite(TopP) && TopP > 0 && TopP <= 1, nameof(TopP), TopP, "in (0, 1]");
         Check(float.IsFinite(MinP) && MinP >= 0 && MinP < 1, nameof(MinP), MinP, "in [0, 1)");
         Check(float.IsFinite(RepetitionPenalty) && RepetitionPenalty > 0 && RepetitionPenalty <= 10, nameof(RepetitionPenalty), RepetitionPenalty, "in (0, 10], 1 = off");
+        Check(float.IsFinite(FrequencyPenalty) && FrequencyPenalty >= -2 && FrequencyPenalty <= 2, nameof(FrequencyPenalty), FrequencyPenalty, "in [-2, 2], 0 = off");
+        Check(float.IsFinite(PresencePenalty) && PresencePenalty >= -2 && PresencePenalty <= 2, nameof(PresencePenalty), PresencePenalty, "in [-2, 2], 0 = off");
         Check(RepetitionLastN >= 0, nameof(RepetitionLastN), RepetitionLastN, "0 or more");
     }
 

@@ -22,9 +22,9 @@ internal sealed class TokenSampler : IDisposable
         }
 
         var chain = LlamaApi.llama_sampler_chain_init(LlamaApi.llama_sampler_chain_default_params());
-        if (options.RepetitionPenalty != 1.0f)
+        if (options.HasPenalties)
         {
-            LlamaApi.llama_sampler_chain_add(chain, LlamaApi.llama_sampler_init_penalties(options.RepetitionLastN, options.RepetitionPenalty, 0, 0));
+            LlamaApi.llama_sampler_chain_add(chain, LlamaApi.llama_sampler_init_penalties(options.RepetitionLastN, options.RepetitionPenalty, options.FrequencyPenalty, options.PresencePenalty));
         }
 
         if (options.Temperature == 0)
@@ -54,7 +54,7 @@ internal sealed class TokenSampler : IDisposable
 
         _chain = new SafeLlamaSamplerHandle();
         Marshal.InitHandle(_chain, chain);
-        if (options.RepetitionPenalty != 1.0f)
+        if (options.HasPenalties)
         {
             var start = Math.Max(0, history.Length - options.RepetitionLastN);
             foreach (var token in history[start..])
