@@ -1,4 +1,6 @@
+using AgentTheater.Inference.Chat;
 using AgentTheater.Inference.Engine;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -27,6 +29,26 @@ public static class InferenceServiceCollectionExtensions
 
         services.AddSingleton(provider => new InferencePool(
             provider.GetRequiredService<IOptions<InferencePoolOptions>>().Value,
+            provider.GetService<ILoggerFactory>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Adds an <see cref="IChatClient"/> over the registered <see cref="InferencePool"/> (options from
+    /// <c>Inference:Chat</c>), so Microsoft.Extensions.AI code can talk to the pooled model.
+    /// </summary>
+    public static IServiceCollection AddPooledChatClient(this IServiceCollection services, Action<PooledChatClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<PooledChatClientOptions>().BindConfiguration(PooledChatClientOptions.SectionName);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.AddSingleton<IChatClient>(provider => new PooledChatClient(
+            provider.GetRequiredService<InferencePool>(),
+            provider.GetRequiredService<IOptions<PooledChatClientOptions>>().Value,
             provider.GetService<ILoggerFactory>()));
         return services;
     }
