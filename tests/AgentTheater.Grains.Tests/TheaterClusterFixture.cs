@@ -5,6 +5,10 @@ using Orleans.TestingHost;
 
 [assembly: AssemblyFixture(typeof(AgentTheater.Grains.Tests.TheaterClusterFixture))]
 
+// llama.cpp's CPU threads spin while they wait for each other: two pools decoding at once on a 2-core machine slow
+// each other down by orders of magnitude. Test classes therefore run one at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace AgentTheater.Grains.Tests;
 
 /// <summary>

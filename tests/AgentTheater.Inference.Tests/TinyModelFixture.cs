@@ -4,6 +4,10 @@ using AgentTheater.Inference.Native;
 
 [assembly: AssemblyFixture(typeof(AgentTheater.Inference.Tests.TinyModelFixture))]
 
+// llama.cpp's CPU threads spin while they wait for each other: two pools decoding at once on a 2-core machine slow
+// each other down by orders of magnitude. Test classes therefore run one at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace AgentTheater.Inference.Tests;
 
 /// <summary>A tiny synthetic llama model written once per test run and loaded through the real llama.cpp.</summary>

@@ -8,6 +8,7 @@ public sealed partial class InferencePool
 {
     private readonly List<(PoolJob Job, int BatchIndex, int TokenIndex)> _outputs = [];
     private readonly List<(PoolJob Job, int Count)> _fed = [];
+    private readonly List<(PoolJob Job, int Count)> _plan = [];
     private float[] _logSoftmaxBuffer = [];
 
     private void RunScheduler()
@@ -264,40 +265,53 @@ public sealed partial class InferencePool
         _outputs.Clear();
         _fed.Clear();
 
-        // Sequence order matters: with a per-sequence KV cache (kv_unified=false) llama.cpp splits a batch into
-        // micro-batches of consecutive sequence ids, so tokens added in arrival order can cost one micro-batch per
-        // sequence; in slot order, the running sequences share a few.
-        _running.Sort(static (a, b) => a.Slot!.Id.CompareTo(b.Slot!.Id));
+        // Who gets the step's token budget is decided in admission order (decode tokens first, then prompt chunks),
+        // so no request starves; the tokens then go into the batch in sequence order, because with a per-sequence
+        // KV cache (kv_unified=false) llama.cpp splits a batch into micro-batches of consecutive sequence ids, and
+        // arrival order could cost one micro-batch per sequence.
+        _plan.Clear();
+        var budget = _batch.Remaining;
         foreach (var job in _running)
         {
-            if (job is GenerateJob { PendingToken: { } token } generate && _batch.Remaining > 0)
+            if (job is GenerateJob { PendingToken: not null } && !job.InPrefill && budget > 0)
             {
-                var slot = job.Slot!;
-                var index = _batch.Add(token, slot.Cached.Count, slot.Id, wantLogits: true);
-                _outputs.Add((job, index, -1));
-                _fed.Add((job, 1));
-                generate.PendingToken = null;
+                _plan.Add((job, 1));
+                budget--;
             }
         }
 
-        var decodeTokens = _batch.Count;
+        var decodeTokens = _plan.Count;
         foreach (var job in _running)
         {
-            if (!job.InPrefill || _batch.Remaining == 0)
+            if (job.InPrefill && budget > 0)
             {
-                continue;
+                var count = Math.Min(budget, job.Tokens.Length - job.FeedIndex);
+                _plan.Add((job, count));
+                budget -= count;
             }
+        }
 
+        _plan.Sort(static (a, b) => a.Job.Slot!.Id.CompareTo(b.Job.Slot!.Id));
+        foreach (var (job, count) in _plan)
+        {
             var slot = job.Slot!;
-            var count = Math.Min(_batch.Remaining, job.Tokens.Length - job.FeedIndex);
-            for (var k = 0; k < count; k++)
+            if (job is GenerateJob { PendingToken: { } token } generate && !job.InPrefill)
             {
-                var tokenIndex = job.FeedIndex + k;
-                var wants = job.WantsLogitsAt(tokenIndex);
-                var index = _batch.Add(job.Tokens[tokenIndex], slot.Cached.Count + k, slot.Id, wants);
-                if (wants)
+                var index = _batch.Add(token, slot.Cached.Count, slot.Id, wantLogits: true);
+                _outputs.Add((job, index, -1));
+                generate.PendingToken = null;
+            }
+            else
+            {
+                for (var k = 0; k < count; k++)
                 {
-                    _outputs.Add((job, index, tokenIndex));
+                    var tokenIndex = job.FeedIndex + k;
+                    var wants = job.WantsLogitsAt(tokenIndex);
+                    var index = _batch.Add(job.Tokens[tokenIndex], slot.Cached.Count + k, slot.Id, wants);
+                    if (wants)
+                    {
+                        _outputs.Add((job, index, tokenIndex));
+                    }
                 }
             }
 
