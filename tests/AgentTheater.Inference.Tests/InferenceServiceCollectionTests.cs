@@ -47,4 +47,23 @@ public sealed class InferenceServiceCollectionTests(TinyModelFixture fixture)
 
         Assert.Contains("MaxSequences", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void MicroBatchLargerThanBatch_FailsInBothValidationPaths()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Inference:ModelPath"] = fixture.ModelPath,
+            ["Inference:BatchSize"] = "256",
+            ["Inference:MicroBatchSize"] = "512",
+        }).Build();
+        using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddInferencePool().BuildServiceProvider();
+
+        var fromOptions = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<InferencePoolOptions>>().Value);
+        var direct = Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(
+            () => new InferencePoolOptions { ModelPath = fixture.ModelPath, BatchSize = 256, MicroBatchSize = 512 }.Validate());
+
+        Assert.Contains("Inference:MicroBatchSize (512) must not exceed Inference:BatchSize (256)", fromOptions.Message, StringComparison.Ordinal);
+        Assert.Contains("Inference:MicroBatchSize (512) must not exceed Inference:BatchSize (256)", direct.Message, StringComparison.Ordinal);
+    }
 }

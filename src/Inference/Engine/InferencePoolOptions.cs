@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace AgentTheater.Inference.Engine;
 
 /// <summary>Configuration of the <see cref="InferencePool"/> (section <c>Inference</c>).</summary>
-public sealed class InferencePoolOptions
+public sealed class InferencePoolOptions : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Inference";
@@ -60,12 +60,16 @@ public sealed class InferencePoolOptions
     public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>Throws <see cref="ValidationException"/> naming the first invalid setting.</summary>
-    public void Validate()
+    public void Validate() => Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
+
+    /// <summary>Rules across settings; run by <see cref="Validate()"/> and by the options pipeline's data-annotation validation.</summary>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
         if (MicroBatchSize > BatchSize)
         {
-            throw new ValidationException($"{SectionName}:MicroBatchSize ({MicroBatchSize}) must not exceed {SectionName}:BatchSize ({BatchSize}).");
+            yield return new ValidationResult(
+                $"{SectionName}:MicroBatchSize ({MicroBatchSize}) must not exceed {SectionName}:BatchSize ({BatchSize}).",
+                [nameof(MicroBatchSize)]);
         }
     }
 }

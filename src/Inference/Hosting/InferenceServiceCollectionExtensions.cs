@@ -20,7 +20,6 @@ public static class InferenceServiceCollectionExtensions
         var options = services.AddOptions<InferencePoolOptions>()
             .BindConfiguration(InferencePoolOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.MicroBatchSize <= o.BatchSize, $"{InferencePoolOptions.SectionName}:MicroBatchSize must not exceed {InferencePoolOptions.SectionName}:BatchSize.")
             .ValidateOnStart();
         if (configure is not null)
         {
