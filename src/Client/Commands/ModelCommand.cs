@@ -13,8 +13,18 @@ internal static class ModelCommand
         var command = new Command("model", "Write synthetic models and inspect GGUF files.");
         command.Subcommands.Add(CreateSynth());
         command.Subcommands.Add(CreateInfo());
+        command.Subcommands.Add(CreatePack());
+        command.Subcommands.Add(ModelGenerateCommand.Create());
         return command;
     }
+
+    /// <summary>How the project's model reads its prompts (written into the GGUF as agent_theater.prompt_format).</summary>
+    public const string PromptFormat =
+        "One character's view of a scene, as AgentTheater's character grains write it (DialoguePrompt):\n"
+        + "[Character] Name, role\n[Goals] goal; goal\n[Secret] private knowledge\n[Style] speaking style\n[Present] Other, Names\n"
+        + "[Scene] setting\n\nSpeaker: line\nUser (whispering to you): line\nName:\n"
+        + "The model continues after \"Name:\" with one line; stop at \"\\n\" or at another speaker's \"Other:\". "
+        + "[Goals], [Secret], [Style] and [Present] are optional.";
 
     /// <summary>The synthetic model cached for <paramref name="shape"/>/<paramref name="type"/>, written on first use.</summary>
     public static string EnsureSynthetic(string shape, string type, int seed = 1234)
@@ -79,11 +89,71 @@ internal static class ModelCommand
             var tokens = header.Metadata.TryGetValue("tokenizer.ggml.tokens", out var t) && t is object[] list ? list.Length : 0;
             Console.WriteLine($"vocabulary:     {tokens} ({header.GetString("tokenizer.ggml.model") ?? "?"})");
             Console.WriteLine($"chat template:  {(header.GetString("tokenizer.chat_template") is { } template ? template.Length + " chars" : "(none)")}");
+            if (header.GetString("general.description") is { } description)
+            {
+                Console.WriteLine($"description:    {description}");
+            }
+
+            if (header.GetString("agent_theater.prompt_format") is { } format)
+            {
+                Console.WriteLine($"prompt format:  {format.ReplaceLineEndings(" | ")}");
+            }
+
+            if (header.GetString("agent_theater.training") is { } training)
+            {
+                Console.WriteLine($"training:       {training}");
+            }
             using var model = LlamaModel.Load(path);
             Console.WriteLine($"llama.cpp:      {model.Description}, {model.ParameterCount.ToString("N0", c)} parameters, {LlamaLibrary.Info!.Backend}");
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    private static Command CreatePack()
+    {
+        var folder = new Argument<string>("folder") { Description = "The trainer's output: config.json, tokenizer.json, model.safetensors (training.json and card.md if present)" };
+        var output = new Option<string>("--out") { Description = "GGUF file to write", Required = true };
+        var type = new Option<string>("--qtype") { Description = "Matrix type: q8_0, f16 or f32", DefaultValueFactory = _ => "q8_0" };
+        var name = new Option<string>("--name") { Description = "general.name", DefaultValueFactory = _ => "agent-theater-small" };
+        var command = new Command("pack", "Write a model trained by tools/model/train.py as a llama-architecture GGUF (the repo's one GGUF writer).")
+        {
+            folder, output, type, name,
+        };
+        command.SetAction((result, _) => CommandErrors.Run(() =>
+        {
+            var source = result.GetValue(folder)!;
+            if (!Directory.Exists(source))
+            {
+                throw new DirectoryNotFoundException($"Trainer output folder not found: {source}");
+            }
+
+            var path = result.GetValue(output)!;
+            var weightType = GgmlTypeInfo.Parse(result.GetValue(type)!);
+            var cardPath = Path.Combine(source, "card.md");
+            var trainingPath = Path.Combine(source, "training.json");
+            var card = new TrainedModelCard(
+                result.GetValue(name)!,
+                "A small Llama-architecture role-play model trained from scratch on AgentTheater's synthetic scenes (tools/model): "
+                + "persona styles, secrets, twenty questions and role takeovers, in the character grains' prompt format.",
+                PromptFormat,
+                File.Exists(cardPath) ? File.ReadAllText(cardPath) : null,
+                File.Exists(trainingPath) ? TrainingSummary(File.ReadAllText(trainingPath)) : null);
+            TrainedModelPacker.Pack(source, path, card, weightType, ConsoleProgress());
+            using var model = LlamaModel.Load(path);
+            Console.WriteLine($"{path}: {new FileInfo(path).Length / 1048576.0:F1} MiB, {weightType}, {model.Description}, "
+                + $"{model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    /// <summary>The trainer's figures without the per-step log.</summary>
+    private static string TrainingSummary(string json)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        node.Remove("log");
+        return node.ToJsonString();
     }
 
     private static PercentProgress ConsoleProgress() => new();
