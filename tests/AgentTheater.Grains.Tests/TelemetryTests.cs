@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Diagnostics;
@@ -16,15 +17,22 @@ public sealed class TelemetryTests(TheaterClusterFixture fixture)
     public async Task Spans_ScenarioRun_NestAcrossGrains_FromRunToInference()
     {
         var spans = new SpanCollection();
+        using var test = new ActivitySource($"AgentTheater.Tests.{Guid.NewGuid():N}");
         using var tracing = Sdk.CreateTracerProviderBuilder()
-            .AddSource(TheaterTelemetry.Name, ActivitySources.ApplicationGrainActivitySourceName, ActivitySources.RuntimeActivitySourceName)
+            .AddSource(test.Name, TheaterTelemetry.Name, ActivitySources.ApplicationGrainActivitySourceName, ActivitySources.RuntimeActivitySourceName)
             .AddInMemoryExporter(spans)
             .Build();
         var scenario = Scenario("telemetry", replicas: 2, turns: 3);
         var runId = $"telemetry-{Guid.NewGuid():N}";
         var run = fixture.Client.GetGrain<IScenarioRunGrain>(runId);
+        string callerTraceId;
 
-        await run.Start(scenario);
+        using (var caller = test.StartActivity("start run"))
+        {
+            await run.Start(scenario);
+            callerTraceId = caller!.TraceId.ToHexString();
+        }
+
         while (!(await run.GetProgress()).Done)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200), Cancel);
@@ -40,6 +48,8 @@ public sealed class TelemetryTests(TheaterClusterFixture fixture)
 
         var tree = SpanTree.AssertRun(spans.Snapshot().Select(SpanRecord.From), runId, scenes: 2, turnsPerScene: 3);
 
+        // The client propagates its context too: the run is part of the trace of the call that started it.
+        Assert.Equal(callerTraceId, tree.Run.TraceId);
         Assert.Equal("telemetry", tree.Run.Text(TheaterTelemetry.Attributes.Scenario));
         Assert.All(tree.Named(TheaterTelemetry.Spans.ScenePlay), p => Assert.Equal("max turns (3)", p.Text(TheaterTelemetry.Attributes.EndReason)));
         var generated = 0;
