@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Scenarios;
 
 namespace AgentTheater.Grains.Tests;
@@ -39,6 +40,34 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         Assert.Contains("| 3 | 3 | 0 |", stdout, StringComparison.Ordinal);
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
         Assert.Equal(3 * scene.MaxTurns, summary.RootElement.GetProperty("characterLines").GetInt32());
+    }
+
+    [Fact]
+    public async Task Run_Embedded_WritesTracesWhoseSpansFormTheRunTree()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+        var scenario = Path.Combine(fixture.Directory, $"traced-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(scenario, """
+            name: traced
+            sampling: { seed: 9, max_tokens_per_line: 8 }
+            characters:
+              - { id: host, name: Hal, role: a host }
+              - { id: guest, name: Gwen, role: a guest }
+            scenes:
+              - { id: hall, setting: a small hall, present: [host, guest], max_turns: 3 }
+            """, TestContext.Current.CancellationToken);
+
+        var (code, stdout, stderr) = await AgentTheaterAsync("run", scenario, "--replicas", "2", "--model", fixture.ModelPath, "--out", output, "--sequences", "4", "--context", "1024");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var traces = Path.Combine(run, "traces.jsonl");
+        Assert.Contains($"traces: {traces}", stdout, StringComparison.Ordinal);
+
+        // Every line is a whole JSON object: the file was flushed on exit, nothing half written.
+        var spans = File.ReadAllLines(traces).Select(l => SpanRecord.From(JsonDocument.Parse(l).RootElement)).ToList();
+        var tree = SpanTree.AssertRun(spans, Path.GetFileName(run), scenes: 2, turnsPerScene: 3);
+        Assert.Equal("traced", tree.Run.Text(TheaterTelemetry.Attributes.Scenario));
     }
 
     [Fact]

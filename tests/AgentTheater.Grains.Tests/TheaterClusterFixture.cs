@@ -39,6 +39,7 @@ public sealed class TheaterClusterFixture : IAsyncLifetime
     {
         SyntheticModel.Write(ModelPath, SyntheticModelShape.Tiny, GgmlType.F32, seed: 11);
         var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureClient(client => client.AddActivityPropagation());
         builder.ConfigureSilo((_, silo) => silo
             .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = DatabasePath)
             .AddTheater(o =>

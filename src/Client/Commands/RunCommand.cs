@@ -20,9 +20,10 @@ internal static class RunCommand
         var cluster = new Option<string?>("--cluster") { Description = "Play on a running cluster through these gateways (ip:port[,ip:port]) instead of an embedded silo" };
         var clusterId = new Option<string>("--cluster-id") { Description = "Cluster id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var serviceId = new Option<string>("--service-id") { Description = "Service id of --cluster", DefaultValueFactory = _ => "agent-theater" };
+        var traceSampling = new Option<double>("--trace-sampling") { Description = "Share of traces written to <run>/traces.jsonl by an embedded run (0: no trace file)", DefaultValueFactory = _ => 1.0 };
         var command = new Command("run", "Play a scenario (on an embedded one-silo cluster unless --cluster) and write every transcript under --out/<run id>/.")
         {
-            file, replicas, model, output, sequences, context, verbose, cluster, clusterId, serviceId,
+            file, replicas, model, output, sequences, context, verbose, cluster, clusterId, serviceId, traceSampling,
         };
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
@@ -45,6 +46,12 @@ internal static class RunCommand
                 return Report(await ScenarioRunner.RunAsync(remote.Grains, scenario, runId, folder, cancellationToken), folder);
             }
 
+            var sampling = result.GetValue(traceSampling);
+            if (sampling is not (>= 0 and <= 1))
+            {
+                throw new ArgumentException($"--trace-sampling: {sampling} is out of range (0 to 1).", "--trace-sampling");
+            }
+
             var modelPath = DefaultModel.Resolve(result.GetValue(model) ?? scenario.Model, Path.GetDirectoryName(Path.GetFullPath(path))!);
             Directory.CreateDirectory(folder.Path);
             Console.Error.WriteLine($"run {runId}: {ScenarioFile.Describe(scenario)}");
@@ -56,7 +63,9 @@ internal static class RunCommand
                     Path.Combine(folder.Path, "state.db"),
                     result.GetValue(sequences),
                     result.GetValue(context),
-                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning),
+                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
+                    sampling > 0 ? folder.TracesPath : null,
+                    sampling),
                 cancellationToken);
             return Report(await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, cancellationToken), folder);
         }));
@@ -67,6 +76,11 @@ internal static class RunCommand
     {
         Console.WriteLine(ScenarioRunner.Table(summary));
         Console.WriteLine($"transcripts: {folder.ScenesPath}");
+        if (File.Exists(folder.TracesPath))
+        {
+            Console.WriteLine($"traces: {folder.TracesPath}");
+        }
+
         return summary.Failed == 0 ? 0 : 1;
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using AgentTheater.Grains;
+using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
 using AgentTheater.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,7 +16,9 @@ namespace AgentTheater.Client.Theater;
 /// <param name="Sequences">Pool sequences (sessions whose KV stays cached).</param>
 /// <param name="ContextLength">Tokens per sequence.</param>
 /// <param name="LogLevel">Least level logged to the console.</param>
-internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel);
+/// <param name="TraceFile">JSONL file for every span (null: no tracing).</param>
+/// <param name="TraceSampling">Share of traces recorded.</param>
+internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel, string? TraceFile = null, double TraceSampling = 1.0);
 
 /// <summary>
 /// A one-silo cluster inside this process (localhost clustering on free ports) with durable SQLite grain storage and
@@ -31,6 +34,15 @@ internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LogLevel).AddFilter("AgentTheater.Inference.Native", LogLevel.Error);
+        if (settings.TraceFile is not null)
+        {
+            builder.AddTheaterTelemetry(o =>
+            {
+                o.TraceFile = settings.TraceFile;
+                o.SamplingRatio = settings.TraceSampling;
+            });
+        }
+
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort())
             .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = settings.DatabasePath)
@@ -46,6 +58,7 @@ internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
         return new EmbeddedTheater(host);
     }
 
+    /// <summary>Stops the silo; disposing the host flushes the spans still queued to the trace file.</summary>
     public async ValueTask DisposeAsync()
     {
         await host.StopAsync();

@@ -23,6 +23,7 @@ internal sealed class RemoteTheater(IHost host) : IAsyncDisposable
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleansClient(client => client
             .UseStaticClustering(endpoints)
+            .AddActivityPropagation()
             .Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = clusterId;

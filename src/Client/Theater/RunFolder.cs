@@ -22,6 +22,9 @@ internal sealed class RunFolder(string path)
 
     public string ScenesPath => System.IO.Path.Combine(Path, "scenes");
 
+    /// <summary>Every span of an embedded run, one JSON object a line.</summary>
+    public string TracesPath => System.IO.Path.Combine(Path, "traces.jsonl");
+
     public static string FileName(string sceneKey) => string.Join('-', sceneKey.Split('/').Skip(1));
 
     public void WriteScene(string sceneKey, SceneStatus status, IReadOnlyList<SceneLine> lines)

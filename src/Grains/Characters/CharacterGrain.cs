@@ -1,6 +1,7 @@
 using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Characters;
@@ -54,26 +55,45 @@ internal sealed partial class CharacterGrain(
     {
         ArgumentNullException.ThrowIfNull(request);
         var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} was asked to speak before joining a scene.");
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.CharacterSpeak)?
+            .SetTag(TheaterTelemetry.Attributes.Scene, casting.SceneKey)
+            .SetTag(TheaterTelemetry.Attributes.Character, casting.Persona.Id)
+            .SetTag(TheaterTelemetry.Attributes.Turn, request.Turn)
+            .SetTag(TheaterTelemetry.Attributes.Line, request.Index);
         if (state.State.Witnessed.FirstOrDefault(l => l.Index == request.Index) is { } spoken)
         {
             // Asked again (the scene restarted after a failure): the line was already said.
+            activity?.SetTag(TheaterTelemetry.Attributes.Resumed, true);
             return spoken;
         }
 
         var prompt = DialoguePrompt.Build(casting, state.State.Witnessed);
         var sampling = casting.Sampling;
-        var reply = await GrainFactory.GetGrain<IInferenceGrain>(0).Generate(
-            new GenerateCall(
-                this.GetPrimaryKeyString(),
-                prompt,
-                sampling.MaxTokensPerLine,
-                sampling.Temperature,
-                sampling.TopP,
-                sampling.TopK,
-                sampling.RepetitionPenalty,
-                request.Seed,
-                DialoguePrompt.StopStrings(casting)),
-            cancellationToken);
+        GenerateReply reply;
+        try
+        {
+            reply = await GrainFactory.GetGrain<IInferenceGrain>(0).Generate(
+                new GenerateCall(
+                    this.GetPrimaryKeyString(),
+                    prompt,
+                    sampling.MaxTokensPerLine,
+                    sampling.Temperature,
+                    sampling.TopP,
+                    sampling.TopK,
+                    sampling.RepetitionPenalty,
+                    request.Seed,
+                    DialoguePrompt.StopStrings(casting)),
+                cancellationToken);
+        }
+        catch (Exception e)
+        {
+            activity.RecordError(e);
+            throw;
+        }
+
+        activity?
+            .SetTag(TheaterTelemetry.Attributes.DecodeTokens, reply.Tokens)
+            .SetTag(TheaterTelemetry.Attributes.PrefillTokens, reply.PrefillTokens);
         var line = new SceneLine(
             request.Index,
             request.Turn,

@@ -1,5 +1,7 @@
+using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentTheater.Grains.Hosting;
 
@@ -7,13 +9,17 @@ namespace AgentTheater.Grains.Hosting;
 public static class TheaterSiloBuilderExtensions
 {
     /// <summary>
-    /// Adds the inference pool (options from the <c>Inference</c> section, then <paramref name="configureInference"/>).
-    /// Grain storage named <see cref="TheaterStorage.Name"/> must be added separately (SQLite, Redis or memory).
+    /// Adds the inference pool (options from the <c>Inference</c> section, then <paramref name="configureInference"/>)
+    /// and trace context propagation through grain calls (Orleans' <c>AddActivityPropagation</c>), so the theater's
+    /// spans nest across grains. Grain storage named <see cref="TheaterStorage.Name"/> must be added separately (SQLite,
+    /// Redis or memory); exporters come from <see cref="TheaterTelemetryHostingExtensions.AddTheaterTelemetry"/>.
     /// </summary>
     public static ISiloBuilder AddTheater(this ISiloBuilder builder, Action<InferencePoolOptions>? configureInference = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddInferencePool(configureInference);
+        builder.Services.AddSingleton<InferencePoolTelemetry>();
+        builder.AddActivityPropagation();
         return builder;
     }
 }

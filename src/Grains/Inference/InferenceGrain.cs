@@ -1,4 +1,5 @@
 using AgentTheater.Contracts.Inference;
+using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
 using Orleans.Concurrency;
 
@@ -9,28 +10,52 @@ namespace AgentTheater.Grains.Inference;
 /// activation carries any number of concurrent requests into the pool's batches.
 /// </summary>
 [StatelessWorker(1), Reentrant]
-internal sealed class InferenceGrain(InferencePool pool) : Grain, IInferenceGrain
+internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry poolTelemetry) : Grain, IInferenceGrain
 {
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        poolTelemetry.Observe(pool);
+        return Task.CompletedTask;
+    }
+
     public async Task<GenerateReply> Generate(GenerateCall request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var result = await pool.GenerateAsync(
-            new GenerationRequest
-            {
-                SessionKey = request.SessionKey,
-                Prompt = request.Prompt,
-                MaxTokens = request.MaxTokens,
-                StopStrings = request.StopStrings,
-                Sampling = new SamplingOptions
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceGenerate)?
+            .SetTag(TheaterTelemetry.Attributes.Session, request.SessionKey);
+        GenerationResult result;
+        try
+        {
+            result = await pool.GenerateAsync(
+                new GenerationRequest
                 {
-                    Temperature = request.Temperature,
-                    TopP = request.TopP,
-                    TopK = request.TopK,
-                    RepetitionPenalty = request.RepetitionPenalty,
-                    Seed = request.Seed,
+                    SessionKey = request.SessionKey,
+                    Prompt = request.Prompt,
+                    MaxTokens = request.MaxTokens,
+                    StopStrings = request.StopStrings,
+                    Sampling = new SamplingOptions
+                    {
+                        Temperature = request.Temperature,
+                        TopP = request.TopP,
+                        TopK = request.TopK,
+                        RepetitionPenalty = request.RepetitionPenalty,
+                        Seed = request.Seed,
+                    },
                 },
-            },
-            cancellationToken);
+                cancellationToken);
+        }
+        catch (Exception e)
+        {
+            activity.RecordError(e);
+            throw;
+        }
+
+        activity?
+            .SetTag(TheaterTelemetry.Attributes.QueueMilliseconds, result.QueueWait.TotalMilliseconds)
+            .SetTag(TheaterTelemetry.Attributes.PromptTokens, result.PromptTokens)
+            .SetTag(TheaterTelemetry.Attributes.PrefillTokens, result.PrefillTokens)
+            .SetTag(TheaterTelemetry.Attributes.DecodeTokens, result.Tokens.Count)
+            .SetTag(TheaterTelemetry.Attributes.FinishReason, result.FinishReason.ToString());
         return new GenerateReply(
             result.Text,
             result.Tokens.Count,
@@ -44,9 +69,22 @@ internal sealed class InferenceGrain(InferencePool pool) : Grain, IInferenceGrai
     public async Task<IReadOnlyList<ScoreReply>> Score(IReadOnlyList<ScoreCall> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        var scored = await Task.WhenAll(requests.Select(r => pool.ScoreAsync(
-            new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Continuation = r.Continuation },
-            cancellationToken)));
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceScore)?
+            .SetTag(TheaterTelemetry.Attributes.Requests, requests.Count);
+        ScoreResult[] scored;
+        try
+        {
+            scored = await Task.WhenAll(requests.Select(r => pool.ScoreAsync(
+                new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Continuation = r.Continuation },
+                cancellationToken)));
+        }
+        catch (Exception e)
+        {
+            activity.RecordError(e);
+            throw;
+        }
+
+        activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, scored.Sum(s => s.PrefillTokens));
         return [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];
     }
 }

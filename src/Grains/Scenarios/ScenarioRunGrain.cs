@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Scenarios;
@@ -33,6 +35,7 @@ internal sealed partial class ScenarioRunGrain(
     private IGrainTimer? _poll;
     private long _liveLines;
     private long _liveTokens;
+    private Activity? _run;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -59,7 +62,7 @@ internal sealed partial class ScenarioRunGrain(
             var cast = scene.Present.Select(scenario.Character).ToList();
             for (var replica = 0; replica < scenario.Replicas; replica++)
             {
-                starts.Add(($"{runId}/{scene.Id}/{replica}", new SceneStart(runId, replica, scene, cast, scenario.Sampling)));
+                starts.Add(($"{runId}/{scene.Id}/{replica}", new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name)));
             }
         }
 
@@ -68,6 +71,14 @@ internal sealed partial class ScenarioRunGrain(
         state.State.StartedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
         LogRunStarted(logger, runId, scenario.Name, starts.Count);
+        TheaterTelemetry.RunStarted(scenario.Name);
+
+        // The run's span lasts until its last scene ends (SceneEnded or the poll); the scenes' play loops hang from it.
+        var caller = Activity.Current;
+        _run = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.ScenarioRun)?
+            .SetTag(TheaterTelemetry.Attributes.Run, runId)
+            .SetTag(TheaterTelemetry.Attributes.Scenario, scenario.Name)
+            .SetTag(TheaterTelemetry.Attributes.Scenes, starts.Count);
 
         // Start in chunks so a run of thousands of scenes does not flood the silo with activations at once.
         foreach (var chunk in starts.Chunk(256))
@@ -75,6 +86,8 @@ internal sealed partial class ScenarioRunGrain(
             await Task.WhenAll(chunk.Select(s => GrainFactory.GetGrain<ISceneGrain>(s.Key).Start(s.Start)));
         }
 
+        // The poll's calls are not part of the run's trace.
+        Activity.Current = caller;
         StartPolling();
     }
 
@@ -90,6 +103,7 @@ internal sealed partial class ScenarioRunGrain(
         ArgumentNullException.ThrowIfNull(status);
         if (state.State.Ended.TryAdd(status.SceneKey, status))
         {
+            EndRunSpanWhenDone();
             await state.WriteStateAsync();
         }
     }
@@ -110,6 +124,25 @@ internal sealed partial class ScenarioRunGrain(
     }
 
     public Task<IReadOnlyList<string>> GetSceneKeys() => Task.FromResult<IReadOnlyList<string>>([.. state.State.SceneKeys]);
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // A run whose grain goes away before its end (silo shutdown) still reports the span it has.
+        _run?.SetTag(TheaterTelemetry.Attributes.EndReason, $"deactivated: {reason.Description}").Stop();
+        _run = null;
+        return Task.CompletedTask;
+    }
+
+    private void EndRunSpanWhenDone()
+    {
+        if (_run is not null && state.State.Ended.Count >= state.State.SceneKeys.Count)
+        {
+            var ended = state.State.Ended.Values;
+            _run.SetTag(TheaterTelemetry.Attributes.EndReason, $"{ended.Count(s => s.Phase == ScenePhase.Completed)} completed, {ended.Count(s => s.Phase == ScenePhase.Failed)} failed");
+            _run.Stop();
+            _run = null;
+        }
+    }
 
     private void StartPolling() =>
         _poll ??= this.RegisterGrainTimer(PollAsync, new GrainTimerCreationOptions(PollPeriod, PollPeriod) { KeepAlive = true });
@@ -136,6 +169,7 @@ internal sealed partial class ScenarioRunGrain(
 
         if (changed)
         {
+            EndRunSpanWhenDone();
             await state.WriteStateAsync(cancellationToken);
         }
     }

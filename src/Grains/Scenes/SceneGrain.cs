@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using AgentTheater.Contracts.Characters;
@@ -5,6 +6,7 @@ using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Characters;
+using AgentTheater.Grains.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Scenes;
@@ -24,6 +26,9 @@ public sealed class SceneState
 
     /// <summary>Why it ended.</summary>
     [Id(3)] public string? EndReason { get; set; }
+
+    /// <summary>W3C trace context of the call that started the scene: the play loop, resumed or not, continues that trace.</summary>
+    [Id(4)] public string? TraceParent { get; set; }
 }
 
 /// <summary>
@@ -36,6 +41,10 @@ internal sealed partial class SceneGrain(
     ILogger<SceneGrain> logger) : Grain, ISceneGrain
 {
     private const int SpeakAttempts = 3;
+
+    /// <summary>Scenario tag of a scene started on its own, outside a scenario run.</summary>
+    private const string UnnamedScenario = "unnamed";
+
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _key;
 
@@ -64,6 +73,7 @@ internal sealed partial class SceneGrain(
 
         state.State.Start = start;
         state.State.Phase = ScenePhase.Playing;
+        state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
         await state.WriteStateAsync();
         _ = PlayAsync(resumed: false);
     }
@@ -104,6 +114,14 @@ internal sealed partial class SceneGrain(
     {
         // Keep the activation while the scene plays: the loop is not a request, so idleness would otherwise collect it.
         DelayDeactivation(TimeSpan.FromDays(1));
+
+        // The loop outlives the call that started it: its span hangs from the stored context, not from whatever call
+        // happens to be current (after a failure, the call that reactivated the grain).
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.ScenePlay, ActivityKind.Internal, state.State.TraceParent)?
+            .SetTag(TheaterTelemetry.Attributes.Run, Definition.RunId)
+            .SetTag(TheaterTelemetry.Attributes.Scenario, Definition.Scenario)
+            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
+            .SetTag(TheaterTelemetry.Attributes.Resumed, resumed);
         try
         {
             await JoinCastAsync();
@@ -124,10 +142,13 @@ internal sealed partial class SceneGrain(
             while (await PlayTurnAsync())
             {
             }
+
+            activity?.SetTag(TheaterTelemetry.Attributes.EndReason, state.State.EndReason);
         }
         catch (Exception e)
         {
             LogSceneFailed(logger, e, Key);
+            activity.RecordError(e);
             try
             {
                 await EndAsync(ScenePhase.Failed, e.Message);
@@ -155,6 +176,10 @@ internal sealed partial class SceneGrain(
             return false;
         }
 
+        var started = Stopwatch.GetTimestamp();
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.SceneTurn)?
+            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
+            .SetTag(TheaterTelemetry.Attributes.Turn, turn);
         foreach (var intervention in scene.Interventions.Where(i => i.Turn == turn))
         {
             if (!state.State.Lines.Any(l => l.Kind == LineKind.Intervention && l.Turn == turn && l.Text == intervention.Text))
@@ -164,8 +189,12 @@ internal sealed partial class SceneGrain(
         }
 
         var speaker = await ChooseSpeakerAsync(turn);
+        activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
         var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, LineSeed(turn)));
         await AddLineAsync(line);
+        var scenario = Definition.Scenario ?? UnnamedScenario;
+        TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
+        TheaterTelemetry.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(TheaterTelemetry.Tags.Scenario, scenario));
         await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
         if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
         {

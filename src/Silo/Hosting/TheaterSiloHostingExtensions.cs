@@ -1,23 +1,37 @@
 using System.Net;
 using AgentTheater.Grains;
+using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
 using AgentTheater.Grains.Storage;
 using AgentTheater.Inference.Engine;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 
 namespace AgentTheater.Silo.Hosting;
 
 /// <summary>The standalone silo: clustering, storage and the theater from configuration (appsettings, environment, flags).</summary>
 public static class TheaterSiloHostingExtensions
 {
-    /// <summary>Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c> and <c>Http</c> sections.</summary>
+    /// <summary>
+    /// Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c>, <c>Http</c> and
+    /// <c>Telemetry</c> sections; metrics are scraped from <c>/metrics</c> on the HTTP port unless
+    /// <c>Telemetry:Prometheus:Enabled</c> is false.
+    /// </summary>
     public static WebApplicationBuilder AddTheaterSilo(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var cluster = Bind<TheaterClusterOptions>(builder.Configuration, TheaterClusterOptions.SectionName);
         var storage = Bind<TheaterStorageOptions>(builder.Configuration, TheaterStorageOptions.SectionName);
         var http = Bind<TheaterHttpOptions>(builder.Configuration, TheaterHttpOptions.SectionName);
+        var telemetry = Bind<TelemetryOptions>(builder.Configuration, TelemetryOptions.SectionName);
         builder.WebHost.UseUrls($"http://0.0.0.0:{http.Port}");
+        var openTelemetry = builder.AddTheaterTelemetry();
+        if (telemetry.Prometheus.Enabled)
+        {
+            openTelemetry.WithMetrics(metrics => metrics.AddPrometheusExporter());
+        }
+
         builder.UseOrleans(silo =>
         {
             switch (cluster.Provider)
@@ -48,10 +62,16 @@ public static class TheaterSiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Health (<c>/health/live</c>, <c>/health/ready</c>) and <c>/status</c> (pool figures).</summary>
+    /// <summary>Health (<c>/health/live</c>, <c>/health/ready</c>), <c>/status</c> (pool figures) and the Prometheus scrape endpoint.</summary>
     public static WebApplication MapTheaterEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        var telemetry = app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+        if (telemetry.Prometheus.Enabled)
+        {
+            app.MapPrometheusScrapingEndpoint(telemetry.Prometheus.Path);
+        }
 
         // Liveness never calls grains or the pool: a busy silo is alive.
         app.MapGet("/health/live", () => Results.Ok("live"));
