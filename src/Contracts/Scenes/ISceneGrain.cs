@@ -29,13 +29,15 @@ public interface ISceneGrain : IGrainWithStringKey
 /// <param name="Scene">Scene definition.</param>
 /// <param name="Cast">Persona cards of the characters present, in the scene's order.</param>
 /// <param name="Sampling">Sampling settings.</param>
+/// <param name="WatchRoles">Roles attribution scores every line against, besides the cast's (the scenario's <c>watch_roles</c>).</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneStart")]
 public sealed record SceneStart(
     [property: Id(0)] string RunId,
     [property: Id(1)] int Replica,
     [property: Id(2)] SceneDefinition Scene,
     [property: Id(3)] IReadOnlyList<PersonaCard> Cast,
-    [property: Id(4)] SamplingSettings Sampling);
+    [property: Id(4)] SamplingSettings Sampling,
+    [property: Id(5)] IReadOnlyList<string>? WatchRoles = null);
 
 /// <summary>Lifecycle of a scene.</summary>
 public enum ScenePhase

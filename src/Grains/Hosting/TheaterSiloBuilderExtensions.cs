@@ -1,3 +1,4 @@
+using AgentTheater.Grains.Attribution;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Hosting;
 
@@ -7,13 +8,16 @@ namespace AgentTheater.Grains.Hosting;
 public static class TheaterSiloBuilderExtensions
 {
     /// <summary>
-    /// Adds the inference pool (options from the <c>Inference</c> section, then <paramref name="configureInference"/>).
+    /// Adds the inference pool (options from the <c>Inference</c> section, then <paramref name="configureInference"/>) and
+    /// role attribution (options from the <c>Attribution</c> section, then <paramref name="configureAttribution"/>).
     /// Grain storage named <see cref="TheaterStorage.Name"/> must be added separately (SQLite, Redis or memory).
     /// </summary>
-    public static ISiloBuilder AddTheater(this ISiloBuilder builder, Action<InferencePoolOptions>? configureInference = null)
+    public static ISiloBuilder AddTheater(
+        this ISiloBuilder builder, Action<InferencePoolOptions>? configureInference = null, Action<AttributionOptions>? configureAttribution = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddInferencePool(configureInference);
+        builder.Services.AddRoleAttribution(configureAttribution);
         return builder;
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
@@ -111,6 +112,7 @@ internal sealed partial class SceneGrain(
             {
                 // The last stored line may not have reached everyone before the failure; witnessing is idempotent.
                 await BroadcastAsync(state.State.Lines[^1]);
+                await AttributeAsync();
             }
 
             if (state.State.Lines.Count == 0)
@@ -167,6 +169,7 @@ internal sealed partial class SceneGrain(
         var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, LineSeed(turn)));
         await AddLineAsync(line);
         await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
+        await AttributeAsync();
         if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
         {
             await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
@@ -236,6 +239,19 @@ internal sealed partial class SceneGrain(
         }
 
         return candidates[best];
+    }
+
+    /// <summary>Attributes the lines spoken so far (an observer: when it fails, the scene plays on and the next call catches up).</summary>
+    private async Task AttributeAsync()
+    {
+        try
+        {
+            await GrainFactory.GetGrain<ISceneAttributionGrain>(Key).Attribute(Definition, [.. state.State.Lines]);
+        }
+        catch (Exception e)
+        {
+            LogAttributionFailed(logger, e, Key);
+        }
     }
 
     private async Task AddLineAsync(SceneLine line)
@@ -314,4 +330,7 @@ internal sealed partial class SceneGrain(
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
     private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Scene {Scene}: role attribution failed; the scene plays on")]
+    private static partial void LogAttributionFailed(ILogger logger, Exception exception, string scene);
 }
