@@ -11,7 +11,11 @@ using Orleans.Placement;
 
 namespace AgentTheater.Grains.Attribution;
 
-/// <summary>State of a scene's attribution: a record per line, the takeovers, each character's running record, the cost.</summary>
+/// <summary>
+/// State of a scene's attribution: a record per line, the takeovers, each character's running record, the cost.
+/// Lists in it are arrays or <see cref="List{T}"/>: the JSON grain storage serializer records the runtime type of an
+/// <see cref="IReadOnlyList{T}"/>, and cannot rebuild the types the compiler makes for collection expressions.
+/// </summary>
 [GenerateSerializer, Alias("AgentTheater.SceneAttributionState")]
 public sealed class SceneAttributionState
 {
@@ -91,7 +95,7 @@ internal sealed partial class SceneAttributionGrain(
             state.State.Tracks[speaker.Id] = track = new RoleTrack();
         }
 
-        var observation = new RoleObservation(line.Index, line.Turn, [.. record.Scores.Select(s => s.Posterior)], 0);
+        var observation = new RoleObservation(line.Index, line.Turn, record.Scores.Select(s => s.Posterior).ToArray(), 0);
         switch (Detector.Observe(track, observation))
         {
             case { Kind: RoleTransitionKind.Takeover } takeover:
@@ -123,7 +127,7 @@ internal sealed partial class SceneAttributionGrain(
         var uniform = 1.0 / hypotheses.Count;
         var record = new LineAttribution(
             Key, line.Index, line.Turn, speaker.Id, speaker.Name, LineVerdict.NoEvidence, uniform, null,
-            [.. hypotheses.Select(h => new HypothesisScore(h.Id, h.Kind, h.Role, 0, 0, uniform))], 0, 0, 0, generatedAs);
+            hypotheses.Select(h => new HypothesisScore(h.Id, h.Kind, h.Role, 0, 0, uniform)).ToArray(), 0, 0, 0, generatedAs);
         if (DialoguePrompt.Flatten(line.Text).Length == 0)
         {
             return record;
@@ -164,7 +168,7 @@ internal sealed partial class SceneAttributionGrain(
             Verdict = judgement.Verdict,
             AssignedPosterior = posterior[0],
             Best = hypotheses[best].Id,
-            Scores = [.. hypotheses.Select((h, i) => new HypothesisScore(h.Id, h.Kind, h.Role, replies[i].LogProbability, means[i], posterior[i]))],
+            Scores = hypotheses.Select((h, i) => new HypothesisScore(h.Id, h.Kind, h.Role, replies[i].LogProbability, means[i], posterior[i])).ToArray(),
         };
     }
 
