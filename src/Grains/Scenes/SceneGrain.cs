@@ -38,6 +38,7 @@ internal sealed partial class SceneGrain(
 {
     private const int SpeakAttempts = 3;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _attributing = Task.CompletedTask;
     private string? _key;
 
     private string Key => _key ??= this.GetPrimaryKeyString();
@@ -169,7 +170,10 @@ internal sealed partial class SceneGrain(
         var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, LineSeed(turn)));
         await AddLineAsync(line);
         await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
-        await AttributeAsync();
+
+        // Attribution of this line is scored while the next one is generated, so its prefill shares the decode steps.
+        await _attributing;
+        _attributing = AttributeAsync();
         if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
         {
             await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
@@ -241,7 +245,7 @@ internal sealed partial class SceneGrain(
         return candidates[best];
     }
 
-    /// <summary>Attributes the lines spoken so far (an observer: when it fails, the scene plays on and the next call catches up).</summary>
+    /// <summary>Attributes the lines spoken so far (an observer: it never throws; when it fails, the scene plays on and the next call catches up).</summary>
     private async Task AttributeAsync()
     {
         try
@@ -277,6 +281,7 @@ internal sealed partial class SceneGrain(
 
     private async Task EndAsync(ScenePhase phase, string reason)
     {
+        await _attributing;
         state.State.Phase = phase;
         state.State.EndReason = reason;
         await state.WriteStateAsync();
