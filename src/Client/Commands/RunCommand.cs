@@ -17,12 +17,13 @@ internal static class RunCommand
         var sequences = new Option<int>("--sequences") { Description = "Pool sequences (KV kept for this many characters at once)", DefaultValueFactory = _ => 64 };
         var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 2048 };
         var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
+        var noAttribution = new Option<bool>("--no-attribution") { Description = "Play without role attribution (embedded silo; a cluster's silos decide for themselves)" };
         var cluster = new Option<string?>("--cluster") { Description = "Play on a running cluster through these gateways (ip:port[,ip:port]) instead of an embedded silo" };
         var clusterId = new Option<string>("--cluster-id") { Description = "Cluster id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var serviceId = new Option<string>("--service-id") { Description = "Service id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var command = new Command("run", "Play a scenario (on an embedded one-silo cluster unless --cluster) and write every transcript under --out/<run id>/.")
         {
-            file, replicas, model, output, sequences, context, verbose, cluster, clusterId, serviceId,
+            file, replicas, model, output, sequences, context, verbose, noAttribution, cluster, clusterId, serviceId,
         };
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
@@ -56,7 +57,8 @@ internal static class RunCommand
                     Path.Combine(folder.Path, "state.db"),
                     result.GetValue(sequences),
                     result.GetValue(context),
-                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning),
+                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
+                    Attribution: !result.GetValue(noAttribution)),
                 cancellationToken);
             return Report(await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, cancellationToken), folder);
         }));
@@ -67,6 +69,11 @@ internal static class RunCommand
     {
         Console.WriteLine(ScenarioRunner.Table(summary));
         Console.WriteLine($"transcripts: {folder.ScenesPath}");
+        if (summary.Attribution is { } attribution)
+        {
+            Console.WriteLine($"takeovers: {attribution.Takeovers} (agent-theater takeovers {folder.Path})");
+        }
+
         return summary.Failed == 0 ? 0 : 1;
     }
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using AgentTheater.Grains;
 using AgentTheater.Grains.Hosting;
 using AgentTheater.Grains.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,8 @@ namespace AgentTheater.Client.Theater;
 /// <param name="Sequences">Pool sequences (sessions whose KV stays cached).</param>
 /// <param name="ContextLength">Tokens per sequence.</param>
 /// <param name="LogLevel">Least level logged to the console.</param>
-internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel);
+/// <param name="Attribution">False to play without role attribution.</param>
+internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel, bool Attribution = true);
 
 /// <summary>
 /// A one-silo cluster inside this process (localhost clustering on free ports) with durable SQLite grain storage and
@@ -23,6 +25,9 @@ internal sealed record EmbeddedTheaterSettings(string ModelPath, string Database
 /// </summary>
 internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
 {
+    /// <summary>Prefix of the environment variables that configure the embedded silo (<c>AGENTTHEATER_Section__Key</c>).</summary>
+    public const string EnvironmentPrefix = "AGENTTHEATER_";
+
     public IGrainFactory Grains { get; } = host.Services.GetRequiredService<IGrainFactory>();
 
     public IServiceProvider Services => host.Services;
@@ -30,6 +35,9 @@ internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
     public static async Task<EmbeddedTheater> StartAsync(EmbeddedTheaterSettings settings, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
+
+        // Settings the flags do not cover come from the environment, e.g. AGENTTHEATER_Attribution__Threshold=0.2.
+        builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LogLevel).AddFilter("AgentTheater.Inference.Native", LogLevel.Error);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort())
@@ -40,7 +48,8 @@ internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
                 o.MaxSequences = settings.Sequences;
                 o.SequenceContextLength = settings.ContextLength;
                 o.WaitWhenBusy = true;
-            }));
+            },
+            settings.Attribution ? null : o => o.Enabled = false));
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new EmbeddedTheater(host);

@@ -10,7 +10,7 @@ namespace AgentTheater.Silo.Hosting;
 /// <summary>The standalone silo: clustering, storage and the theater from configuration (appsettings, environment, flags).</summary>
 public static class TheaterSiloHostingExtensions
 {
-    /// <summary>Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c> and <c>Http</c> sections.</summary>
+    /// <summary>Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c>, <c>Attribution</c> and <c>Http</c> sections.</summary>
     public static WebApplicationBuilder AddTheaterSilo(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
