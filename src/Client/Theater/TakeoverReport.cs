@@ -63,7 +63,7 @@ internal static class TakeoverReport
                 text.Append(CultureInfo.InvariantCulture, $"{line.Index,3}. {Speaker(line)}: {(line.Text.Length == 0 ? "(says nothing)" : line.Text)}");
                 if (attribution.TryGetValue(line.Index, out var scored))
                 {
-                    text.Append(CultureInfo.InvariantCulture, $"   [assigned {scored.AssignedPosterior:F3}, {scored.Verdict.ToString().ToLowerInvariant()}");
+                    text.Append(CultureInfo.InvariantCulture, $"   [assigned {scored.AssignedPosterior:F3}, {Verdict(scored.Verdict)}");
                     if (scored.Best is { } best && best != "assigned")
                     {
                         text.Append(CultureInfo.InvariantCulture, $", best {best}");
@@ -110,6 +110,13 @@ internal static class TakeoverReport
         var what = trigger.Intervention ? " (intervention)" : "";
         return string.Create(CultureInfo.InvariantCulture, $"#{trigger.LineIndex} {trigger.Speaker}{what}: \"{Short(trigger.Text, TextWidth)}\" ({trigger.Restoration:+0.000;-0.000;0.000})");
     }
+
+    private static string Verdict(LineVerdict verdict) => verdict switch
+    {
+        LineVerdict.TakenOver => "taken over",
+        LineVerdict.NoEvidence => "no evidence",
+        _ => verdict.ToString().ToLowerInvariant(),
+    };
 
     private static string Speaker(SceneLine line) => line.Kind switch
     {
