@@ -16,7 +16,8 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var scene = Assert.Single(scenario.Scenes);
         Assert.Empty(scene.StopPhrases);
 
-        var (code, stdout, stderr) = await AgentTheaterAsync("run", "scenarios/takeover.yaml", "--replicas", "3", "--model", fixture.ModelPath, "--out", output, "--sequences", "8", "--context", "2048");
+        // Attribution keeps five prompts cached per character (3 replicas x 2 characters x 5 = 30 sessions).
+        var (code, stdout, stderr) = await AgentTheaterAsync("run", "scenarios/takeover.yaml", "--replicas", "3", "--model", fixture.ModelPath, "--out", output, "--sequences", "32", "--context", "2048");
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         var run = Assert.Single(Directory.GetDirectories(output));
@@ -40,6 +41,16 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         Assert.Contains("| 3 | 3 | 0 |", stdout, StringComparison.Ordinal);
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
         Assert.Equal(3 * scene.MaxTurns, summary.RootElement.GetProperty("characterLines").GetInt32());
+
+        // Every character line attributed: one record each, and the overhead in the summary.
+        var attribution = File.ReadAllLines(Path.Combine(run, "attribution.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3 * scene.MaxTurns, attribution.Count);
+        Assert.All(attribution, a => Assert.Equal(1.0, a.GetProperty("scores").EnumerateArray().Sum(s => s.GetProperty("posterior").GetDouble()), 9));
+        var overhead = summary.RootElement.GetProperty("attribution");
+        Assert.Equal(3 * scene.MaxTurns, overhead.GetProperty("attributedLines").GetInt32());
+        Assert.True(overhead.GetProperty("prefillTokens").GetInt64() > 0);
+        Assert.Equal(File.ReadAllLines(Path.Combine(run, "takeovers.jsonl")).Length, overhead.GetProperty("takeovers").GetInt32());
+        Assert.Contains($"takeovers: {overhead.GetProperty("takeovers").GetInt32()} ", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -105,9 +116,87 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         Assert.False(Directory.Exists(output));
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(params string[] arguments)
+    [Fact]
+    public async Task Takeovers_ForcedTakeoverRun_PrintsTheTable_AndTheTranscriptWithMarkers()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+
+        // Random weights: a threshold of 1 makes every line count as taken over, so the run certainly has takeovers to print.
+        var environment = new Dictionary<string, string> { ["AGENTTHEATER_Attribution__Threshold"] = "1" };
+        var (code, stdout, stderr) = await AgentTheaterAsync(environment, "run", "scenarios/forced-takeover.yaml", "--model", fixture.ModelPath, "--out", output, "--sequences", "16", "--context", "2048");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var takeovers = File.ReadAllLines(Path.Combine(run, "takeovers.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains($"takeovers: {takeovers.Count} (agent-theater takeovers {run})", stdout, StringComparison.Ordinal);
+        var odile = Assert.Single(takeovers, t => t.GetProperty("characterId").GetString() == "librarian");
+        var turn = odile.GetProperty("turn").GetInt32();
+        var trigger = odile.GetProperty("trigger");
+
+        (code, stdout, stderr) = await AgentTheaterAsync("takeovers", run);
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("| scene | character | turn | from -> to | posterior | trigger line | recovered |", stdout, StringComparison.Ordinal);
+        Assert.Contains($"| archive/0 | Odile | {turn} | the librarian of the generation ship Me… -> ", stdout, StringComparison.Ordinal);
+        Assert.Contains($"| #{trigger.GetProperty("lineIndex").GetInt32()} {trigger.GetProperty("speaker").GetString()}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"{takeovers.Count} takeovers in 1 scene (14 character lines attributed).", stdout, StringComparison.Ordinal);
+
+        (code, stdout, stderr) = await AgentTheaterAsync("takeovers", run, "--transcript");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("## archive-0", stdout, StringComparison.Ordinal);
+        Assert.Contains(">>> TAKEOVER Odile: the librarian of the generation ship Me… -> ", stdout, StringComparison.Ordinal);
+        Assert.Contains("<-- trigger of Odile's takeover", stdout, StringComparison.Ordinal);
+        Assert.Contains(", generated as a pirate]", stdout, StringComparison.Ordinal);
+        Assert.Contains("| scene | character | turn |", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Takeovers_MissingRunFolder_NamesIt_AndExits3()
+    {
+        var missing = Path.Combine(fixture.Directory, "no-such-run");
+
+        var (code, _, stderr) = await AgentTheaterAsync("takeovers", missing);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"Run folder '{missing}' does not exist.", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Takeovers_RunWithoutAttribution_NamesTheMissingFile_AndExits3()
+    {
+        var run = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"run-{Guid.NewGuid():N}")).FullName;
+
+        var (code, _, stderr) = await AgentTheaterAsync("takeovers", run);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"'{Path.Combine(run, "takeovers.jsonl")}' does not exist: the run was played without role attribution", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Takeovers_CorruptFile_NamesFileAndLine_AndExits3()
+    {
+        var run = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"run-{Guid.NewGuid():N}")).FullName;
+        var file = Path.Combine(run, "takeovers.jsonl");
+        await File.WriteAllTextAsync(file, "{\"sceneKey\": \"r/s/0\"}\nnot json\n", TestContext.Current.CancellationToken);
+
+        var (code, _, stderr) = await AgentTheaterAsync("takeovers", run);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{file}:2: not a takeover", stderr, StringComparison.Ordinal);
+    }
+
+    private static Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(params string[] arguments) =>
+        AgentTheaterAsync(new Dictionary<string, string>(), arguments);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(Dictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent-theater.dll"));
         foreach (var argument in arguments)
         {

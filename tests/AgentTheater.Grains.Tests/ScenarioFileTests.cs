@@ -58,6 +58,17 @@ public sealed class ScenarioFileTests : IDisposable
     }
 
     [Fact]
+    public void Load_ForcedTakeover_PlaysTheLibrarianAsAPirateFromTurn6_AndWatchesThatRole()
+    {
+        var forced = ScenarioFile.Load(Path.Combine(ScenarioFolder, "forced-takeover.yaml"));
+
+        Assert.Equal(new ForcedRole("a pirate", 6), forced.Character("librarian").PlayAs);
+        Assert.Null(forced.Character("cadet").PlayAs);
+        Assert.Contains("a pirate", forced.WatchRoles ?? []);
+        Assert.Empty(Assert.Single(forced.Scenes).Interventions);
+    }
+
+    [Fact]
     public void Load_TwentyQuestions_FixesNoObject()
     {
         var game = ScenarioFile.Load(Path.Combine(ScenarioFolder, "twenty-questions.yaml"));
@@ -154,7 +165,7 @@ public sealed class ScenarioFileTests : IDisposable
             [
                 (2, 3, "sampling.temprature", "unknown field 'temprature' (did you mean 'temperature'?)"),
                 (3, 3, "sampling.maxTokensPerLine", "unknown field 'maxTokensPerLine' (did you mean 'max_tokens_per_line'?)"),
-                (5, 37, "characters[0].colour", "unknown field 'colour' (known fields: id, name, role, goals, private_knowledge, speaking_style)"),
+                (5, 37, "characters[0].colour", "unknown field 'colour' (known fields: id, name, role, goals, private_knowledge, speaking_style, play_as)"),
             ],
             error.Errors.Select(e => (e.Line, e.Column, e.Field, e.Message)));
     }
@@ -286,6 +297,63 @@ public sealed class ScenarioFileTests : IDisposable
         Assert.Equal(["The End"], scene.StopPhrases);
         Assert.Equal(["Once upon a time."], scene.Narration);
         Assert.Equal(new InterventionDefinition(9999, "Stranger", "Psst.", "a"), Assert.Single(scene.Interventions));
+    }
+
+    [Fact]
+    public void Parse_PlayAs_ForcesARoleFromATurn()
+    {
+        var scenario = ScenarioFile.Parse("""
+            watch_roles: [a pirate]
+            characters:
+              - id: librarian
+                name: Odile
+                role: the librarian
+                play_as: {role: a pirate, from_turn: 6}
+              - id: cadet
+                name: Tamsin
+                role: a cadet
+                play_as: {role: a robot}
+            scenes:
+              - {setting: The archive., present: [librarian, cadet], max_turns: 8}
+            """, "forced.yaml");
+
+        Assert.Equal(new ForcedRole("a pirate", 6), scenario.Character("librarian").PlayAs);
+        Assert.Equal(new ForcedRole("a robot", 0), scenario.Character("cadet").PlayAs);
+        Assert.EndsWith("Watching for: a pirate. Forced takeovers: Odile plays a pirate from turn 6; Tamsin plays a robot from turn 0.", ScenarioFile.Describe(scenario), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_PlayAsErrors_AreReportedWithLineColumnAndField()
+    {
+        var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse("""
+            characters:
+              - id: librarian
+                name: Odile
+                role: the librarian
+                play_as: {role: The Librarian, from_turn: 8}
+              - id: cadet
+                name: Tamsin
+                role: a cadet
+                play_as: {from_turn: -1, rle: x}
+              - id: steward
+                name: Rook
+                role: a steward
+                play_as: a pirate
+            scenes:
+              - {setting: The archive., present: [librarian, cadet, steward], max_turns: 8}
+              - {setting: The galley., present: [steward], max_turns: 20}
+            """, "forced.yaml"));
+
+        Assert.Equal(
+            [
+                (5, 21, "characters[0].play_as.role", "is the character's own role; play_as forces another one"),
+                (5, 47, "characters[0].play_as.from_turn", "must be less than the max_turns of a scene 'librarian' plays in (8), got 8"),
+                (9, 14, "characters[1].play_as.role", "required field is missing"),
+                (9, 26, "characters[1].play_as.from_turn", "must be at least 0, got -1"),
+                (9, 30, "characters[1].play_as.rle", "unknown field 'rle' (did you mean 'role'?)"),
+                (13, 14, "characters[2].play_as", "expected a mapping (key: value lines), got 'a pirate'"),
+            ],
+            error.Errors.Select(e => (e.Line, e.Column, e.Field, e.Message)));
     }
 
     [Fact]

@@ -53,6 +53,12 @@ public sealed class TheaterClusterFixture : IAsyncLifetime
                 // Two pools share this process: one llama.cpp thread each, never more threads than cores.
                 o.Threads = 1;
                 o.WaitWhenBusy = true;
+            },
+            attribution =>
+            {
+                // Random weights make detection quality meaningless; threshold 1 counts every scored line as taken over,
+                // so every character's second line completes a takeover and the trigger search runs, deterministically.
+                attribution.Threshold = 1;
             }));
         Cluster = builder.Build();
         await Cluster.DeployAsync();

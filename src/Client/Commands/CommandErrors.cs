@@ -17,7 +17,7 @@ internal static class CommandErrors
         {
             return await action();
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or GgufFormatException or ModelLoadException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or GgufFormatException or ModelLoadException)
         {
             Console.Error.WriteLine($"agent-theater: error: {e.Message}");
             return InputError;

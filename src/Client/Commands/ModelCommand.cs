@@ -132,13 +132,14 @@ internal static class ModelCommand
             var weightType = GgmlTypeInfo.Parse(result.GetValue(type)!);
             var cardPath = Path.Combine(source, "card.md");
             var trainingPath = Path.Combine(source, "training.json");
+            var summary = File.Exists(trainingPath) ? TrainingSummary(File.ReadAllText(trainingPath)) : null;
+            var modelName = result.GetValue(name)!;
             var card = new TrainedModelCard(
-                result.GetValue(name)!,
-                "A small Llama-architecture role-play model trained from scratch on AgentTheater's synthetic scenes (tools/model): "
-                + "persona styles, secrets, twenty questions and role takeovers, in the character grains' prompt format.",
+                modelName,
+                ModelDescription,
                 PromptFormat,
-                File.Exists(cardPath) ? File.ReadAllText(cardPath) : null,
-                File.Exists(trainingPath) ? TrainingSummary(File.ReadAllText(trainingPath)) : null);
+                File.Exists(cardPath) ? File.ReadAllText(cardPath) : DefaultCard(modelName, summary),
+                summary);
             TrainedModelPacker.Pack(source, path, card, weightType, ConsoleProgress());
             using var model = LlamaModel.Load(path);
             Console.WriteLine($"{path}: {new FileInfo(path).Length / 1048576.0:F1} MiB, {weightType}, {model.Description}, "
@@ -147,6 +148,30 @@ internal static class ModelCommand
         }));
         return command;
     }
+
+    private const string ModelDescription =
+        "A small Llama-architecture role-play model trained from scratch on AgentTheater's synthetic scenes (tools/model): "
+        + "persona styles, secrets, twenty questions and role takeovers, in the character grains' prompt format.";
+
+    /// <summary>The model card written into the GGUF when the trainer's folder has no card.md.</summary>
+    private static string DefaultCard(string name, string? trainingSummary) =>
+        $"""
+        # {name}
+
+        {ModelDescription}
+
+        - Trained by tools/model/build.sh (corpus.py, train.py) from a seed; packed by `agent-theater model pack`.
+        - Tokenizer: SentencePiece-style (tokenizer.ggml.model "llama"), learned on the corpus; llama.cpp tokenizes
+          exactly as the trainer did (tested).
+        - Intended use: AgentTheater's embedded default, tests and demonstrations. It knows only the corpus's small
+          world (its styles, roles, settings and the twenty-questions catalogue); for real scenes use an instruct
+          model with `--model`.
+        - Evaluation figures: models/README.md in the AgentTheater repository.
+        - Training: {trainingSummary ?? "(no training.json)"}
+
+        ## Prompt format
+        {PromptFormat}
+        """;
 
     /// <summary>The trainer's figures without the per-step log.</summary>
     private static string TrainingSummary(string json)

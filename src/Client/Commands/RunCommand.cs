@@ -17,13 +17,14 @@ internal static class RunCommand
         var sequences = new Option<int>("--sequences") { Description = "Pool sequences (KV kept for this many characters at once)", DefaultValueFactory = _ => 64 };
         var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 2048 };
         var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
+        var noAttribution = new Option<bool>("--no-attribution") { Description = "Play without role attribution (embedded silo; a cluster's silos decide for themselves)" };
         var cluster = new Option<string?>("--cluster") { Description = "Play on a running cluster through these gateways (ip:port[,ip:port]) instead of an embedded silo" };
         var clusterId = new Option<string>("--cluster-id") { Description = "Cluster id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var serviceId = new Option<string>("--service-id") { Description = "Service id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var traceSampling = new Option<double>("--trace-sampling") { Description = "Share of traces written to <run>/traces.jsonl by an embedded run (0: no trace file)", DefaultValueFactory = _ => 1.0 };
         var command = new Command("run", "Play a scenario (on an embedded one-silo cluster unless --cluster) and write every transcript under --out/<run id>/.")
         {
-            file, replicas, model, output, sequences, context, verbose, cluster, clusterId, serviceId, traceSampling,
+            file, replicas, model, output, sequences, context, verbose, noAttribution, cluster, clusterId, serviceId, traceSampling,
         };
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
@@ -65,7 +66,8 @@ internal static class RunCommand
                     result.GetValue(context),
                     result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
                     sampling > 0 ? folder.TracesPath : null,
-                    sampling),
+                    sampling,
+                    Attribution: !result.GetValue(noAttribution)),
                 cancellationToken);
             return Report(await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, cancellationToken), folder);
         }));
@@ -79,6 +81,11 @@ internal static class RunCommand
         if (File.Exists(folder.TracesPath))
         {
             Console.WriteLine($"traces: {folder.TracesPath}");
+        }
+
+        if (summary.Attribution is { } attribution)
+        {
+            Console.WriteLine($"takeovers: {attribution.Takeovers} (agent-theater takeovers {folder.Path})");
         }
 
         return summary.Failed == 0 ? 0 : 1;

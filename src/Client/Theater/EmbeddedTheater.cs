@@ -4,6 +4,7 @@ using AgentTheater.Grains;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
 using AgentTheater.Grains.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,8 @@ namespace AgentTheater.Client.Theater;
 /// <param name="LogLevel">Least level logged to the console.</param>
 /// <param name="TraceFile">JSONL file for every span (null: no tracing).</param>
 /// <param name="TraceSampling">Share of traces recorded.</param>
-internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel, string? TraceFile = null, double TraceSampling = 1.0);
+/// <param name="Attribution">False to play without role attribution.</param>
+internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel, string? TraceFile = null, double TraceSampling = 1.0, bool Attribution = true);
 
 /// <summary>
 /// A one-silo cluster inside this process (localhost clustering on free ports) with durable SQLite grain storage and
@@ -26,6 +28,9 @@ internal sealed record EmbeddedTheaterSettings(string ModelPath, string Database
 /// </summary>
 internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
 {
+    /// <summary>Prefix of the environment variables that configure the embedded silo (<c>AGENTTHEATER_Section__Key</c>).</summary>
+    public const string EnvironmentPrefix = "AGENTTHEATER_";
+
     public IGrainFactory Grains { get; } = host.Services.GetRequiredService<IGrainFactory>();
 
     public IServiceProvider Services => host.Services;
@@ -33,6 +38,9 @@ internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
     public static async Task<EmbeddedTheater> StartAsync(EmbeddedTheaterSettings settings, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
+
+        // Settings the flags do not cover come from the environment, e.g. AGENTTHEATER_Attribution__Threshold=0.2.
+        builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LogLevel).AddFilter("AgentTheater.Inference.Native", LogLevel.Error);
         if (settings.TraceFile is not null)
         {
@@ -52,7 +60,8 @@ internal sealed class EmbeddedTheater(IHost host) : IAsyncDisposable
                 o.MaxSequences = settings.Sequences;
                 o.SequenceContextLength = settings.ContextLength;
                 o.WaitWhenBusy = true;
-            }));
+            },
+            settings.Attribution ? null : o => o.Enabled = false));
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new EmbeddedTheater(host);

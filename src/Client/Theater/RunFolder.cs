@@ -2,13 +2,20 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Scenes;
 
 namespace AgentTheater.Client.Theater;
 
-/// <summary>Writes a run's transcripts (Markdown and JSONL per scene) and its summary under <c>runs/&lt;id&gt;/</c>.</summary>
+/// <summary>
+/// A run's folder <c>runs/&lt;id&gt;/</c>: transcripts (Markdown and JSONL per scene), role attribution
+/// (<c>attribution.jsonl</c>, <c>takeovers.jsonl</c>) and the summary; written by <c>run</c>, read by <c>takeovers</c>.
+/// </summary>
 internal sealed class RunFolder(string path)
 {
+    public const string AttributionFile = "attribution.jsonl";
+    public const string TakeoversFile = "takeovers.jsonl";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
@@ -25,19 +32,21 @@ internal sealed class RunFolder(string path)
     /// <summary>Every span of an embedded run, one JSON object a line.</summary>
     public string TracesPath => System.IO.Path.Combine(Path, "traces.jsonl");
 
+    public string AttributionPath => System.IO.Path.Combine(Path, AttributionFile);
+
+    public string TakeoversPath => System.IO.Path.Combine(Path, TakeoversFile);
+
     public static string FileName(string sceneKey) => string.Join('-', sceneKey.Split('/').Skip(1));
+
+    /// <summary>An existing run folder; the error names the path when there is none.</summary>
+    public static RunFolder Open(string path) =>
+        Directory.Exists(path) ? new RunFolder(path) : throw new DirectoryNotFoundException($"Run folder '{path}' does not exist.");
 
     public void WriteScene(string sceneKey, SceneStatus status, IReadOnlyList<SceneLine> lines)
     {
         Directory.CreateDirectory(ScenesPath);
         var name = FileName(sceneKey);
-        var jsonl = new StringBuilder();
-        foreach (var line in lines)
-        {
-            jsonl.Append(JsonSerializer.Serialize(line, Json)).Append('\n');
-        }
-
-        WriteAtomically(System.IO.Path.Combine(ScenesPath, name + ".jsonl"), jsonl.ToString());
+        WriteAtomically(System.IO.Path.Combine(ScenesPath, name + ".jsonl"), JsonLines(lines));
 
         var markdown = new StringBuilder();
         markdown.Append(CultureInfo.InvariantCulture, $"# {sceneKey}\n\n");
@@ -57,10 +66,76 @@ internal sealed class RunFolder(string path)
         WriteAtomically(System.IO.Path.Combine(ScenesPath, name + ".md"), markdown.ToString());
     }
 
+    /// <summary>Every line's attribution and every takeover of the run, one JSON object a line, scenes in order.</summary>
+    public void WriteAttribution(IReadOnlyList<SceneAttribution> scenes)
+    {
+        WriteAtomically(AttributionPath, JsonLines(scenes.SelectMany(s => s.Lines)));
+        WriteAtomically(TakeoversPath, JsonLines(scenes.SelectMany(s => s.Takeovers)));
+    }
+
+    public IReadOnlyList<RoleTakeover> ReadTakeovers() => ReadJsonLines<RoleTakeover>(TakeoversPath, "a takeover");
+
+    /// <summary>Line attributions, or null for a run played without attribution.</summary>
+    public IReadOnlyList<LineAttribution>? ReadAttribution() =>
+        File.Exists(AttributionPath) ? ReadJsonLines<LineAttribution>(AttributionPath, "a line attribution") : null;
+
+    /// <summary>Every scene's transcript, by scene file name (<c>archive-0</c>), in name order.</summary>
+    public IReadOnlyList<(string Name, IReadOnlyList<SceneLine> Lines)> ReadScenes()
+    {
+        if (!Directory.Exists(ScenesPath))
+        {
+            throw new DirectoryNotFoundException($"'{ScenesPath}' does not exist: the run wrote no transcripts.");
+        }
+
+        return [.. Directory.GetFiles(ScenesPath, "*.jsonl").Order(StringComparer.Ordinal)
+            .Select(f => (System.IO.Path.GetFileNameWithoutExtension(f), ReadJsonLines<SceneLine>(f, "a transcript line")))];
+    }
+
     public void WriteSummary(object summary, string markdown)
     {
         WriteAtomically(System.IO.Path.Combine(Path, "summary.json"), JsonSerializer.Serialize(summary, IndentedJson));
         WriteAtomically(System.IO.Path.Combine(Path, "summary.md"), markdown);
+    }
+
+    private static string JsonLines<T>(IEnumerable<T> items)
+    {
+        var text = new StringBuilder();
+        foreach (var item in items)
+        {
+            text.Append(JsonSerializer.Serialize(item, Json)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static List<T> ReadJsonLines<T>(string file, string what)
+    {
+        if (!File.Exists(file))
+        {
+            throw new FileNotFoundException($"'{file}' does not exist.", file);
+        }
+
+        var items = new List<T>();
+        var number = 0;
+        foreach (var line in File.ReadLines(file))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            try
+            {
+                items.Add(JsonSerializer.Deserialize<T>(line, Json) ?? throw new JsonException("null"));
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{file}:{number}: not {what} ({e.Message})", e);
+            }
+        }
+
+        return items;
     }
 
     /// <summary>Write to a temporary file and rename, so a crash never leaves half a transcript.</summary>

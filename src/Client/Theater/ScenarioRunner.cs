@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 
@@ -19,6 +20,8 @@ namespace AgentTheater.Client.Theater;
 /// <param name="Characters">Character grains (scenes × present).</param>
 /// <param name="WallSeconds">Wall time from start to the last scene's end.</param>
 /// <param name="PeakWorkingSetMegabytes">Peak resident memory of this process.</param>
+/// <param name="GenerationSeconds">Time character lines spent in the pool (queue and generation), summed over lines.</param>
+/// <param name="Attribution">What role attribution found and cost; null when the run played without it.</param>
 internal sealed record RunSummary(
     string RunId,
     string Scenario,
@@ -31,12 +34,39 @@ internal sealed record RunSummary(
     long PrefillTokens,
     int Characters,
     double WallSeconds,
-    double PeakWorkingSetMegabytes)
+    double PeakWorkingSetMegabytes,
+    double GenerationSeconds = 0,
+    AttributionSummary? Attribution = null)
 {
     public double LinesPerSecond => CharacterLines / WallSeconds;
 
     public double TokensPerSecond => Tokens / WallSeconds;
 }
+
+/// <summary>Role attribution over a run, and its cost next to generation's.</summary>
+/// <param name="AttributedLines">Character lines scored.</param>
+/// <param name="FailedLines">Lines whose scoring failed.</param>
+/// <param name="Takeovers">Takeovers detected.</param>
+/// <param name="Recovered">Of those, how many recovered.</param>
+/// <param name="ScoreCalls">Line scorings (lines × hypotheses).</param>
+/// <param name="ScoredTokens">Line tokens scored over every hypothesis.</param>
+/// <param name="PrefillTokens">Tokens the pool decoded for attribution (line scoring and trigger searches).</param>
+/// <param name="Seconds">Wall time of the scoring calls (line scoring and trigger searches), summed over calls.</param>
+/// <param name="TriggerSearches">Trigger searches.</param>
+/// <param name="TokenOverhead">Attribution's decoded tokens over generation's (prefilled and generated).</param>
+/// <param name="TimeOverhead">Attribution's scoring time over generation's time in the pool.</param>
+internal sealed record AttributionSummary(
+    int AttributedLines,
+    int FailedLines,
+    int Takeovers,
+    int Recovered,
+    long ScoreCalls,
+    long ScoredTokens,
+    long PrefillTokens,
+    double Seconds,
+    int TriggerSearches,
+    double TokenOverhead,
+    double TimeOverhead);
 
 /// <summary>Starts a scenario run on a cluster, shows live progress, and writes every transcript when it ends.</summary>
 internal static class ScenarioRunner
@@ -60,21 +90,34 @@ internal static class ScenarioRunner
         var keys = await run.GetSceneKeys();
         int lines = 0, characterLines = 0;
         long generated = 0, prefilled = 0;
+        double generationMilliseconds = 0;
+        var attributions = new List<SceneAttribution>(keys.Count);
         foreach (var chunk in keys.Chunk(64))
         {
             var scenes = await Task.WhenAll(chunk.Select(async key =>
             {
                 var scene = grains.GetGrain<ISceneGrain>(key);
-                return (Key: key, Status: await scene.GetStatus(), Lines: await scene.GetTranscript());
+                var attribution = await grains.GetGrain<ISceneAttributionGrain>(key).GetAttribution();
+                return (Key: key, Status: await scene.GetStatus(), Lines: await scene.GetTranscript(), Attribution: attribution);
             }));
-            foreach (var (key, status, transcript) in scenes)
+            foreach (var (key, status, transcript, attribution) in scenes)
             {
                 folder.WriteScene(key, status, transcript);
                 lines += transcript.Count;
-                characterLines += transcript.Count(l => l.Kind == LineKind.Character);
-                generated += transcript.Sum(l => (long)l.Tokens);
-                prefilled += transcript.Sum(l => (long)l.PrefillTokens);
+                var spoken = transcript.Where(l => l.Kind == LineKind.Character).ToList();
+                characterLines += spoken.Count;
+                generated += spoken.Sum(l => (long)l.Tokens);
+                prefilled += spoken.Sum(l => (long)l.PrefillTokens);
+                generationMilliseconds += spoken.Sum(l => l.QueueMilliseconds + l.GenerateMilliseconds);
+                attributions.Add(attribution);
             }
+        }
+
+        AttributionSummary? attributed = null;
+        if (attributions.Any(a => a.Enabled))
+        {
+            folder.WriteAttribution(attributions);
+            attributed = Summarize(attributions, generated + prefilled, generationMilliseconds);
         }
 
         var characters = scenario.Scenes.Sum(s => s.Present.Count) * scenario.Replicas;
@@ -90,17 +133,34 @@ internal static class ScenarioRunner
             prefilled,
             characters,
             wall,
-            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
+            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0),
+            generationMilliseconds / 1000,
+            attributed);
         folder.WriteSummary(summary, Table(summary));
         return summary;
     }
 
-    public static string Table(RunSummary s) => string.Create(CultureInfo.InvariantCulture, $"""
-        | run | scenario | scenes | completed | failed | characters | lines | tokens | wall s | lines/s | tokens/s | peak MB |
-        |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-        | {s.RunId} | {s.Scenario} | {s.Scenes:N0} | {s.Completed:N0} | {s.Failed:N0} | {s.Characters:N0} | {s.CharacterLines:N0} | {s.Tokens:N0} | {s.WallSeconds:N1} | {s.LinesPerSecond:N1} | {s.TokensPerSecond:N0} | {s.PeakWorkingSetMegabytes:N0} |
+    public static string Table(RunSummary s)
+    {
+        var table = string.Create(CultureInfo.InvariantCulture, $"""
+            | run | scenario | scenes | completed | failed | characters | lines | tokens | wall s | lines/s | tokens/s | peak MB |
+            |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+            | {s.RunId} | {s.Scenario} | {s.Scenes:N0} | {s.Completed:N0} | {s.Failed:N0} | {s.Characters:N0} | {s.CharacterLines:N0} | {s.Tokens:N0} | {s.WallSeconds:N1} | {s.LinesPerSecond:N1} | {s.TokensPerSecond:N0} | {s.PeakWorkingSetMegabytes:N0} |
 
-        """);
+            """);
+        if (s.Attribution is not { } a)
+        {
+            return table;
+        }
+
+        return table + string.Create(CultureInfo.InvariantCulture, $"""
+
+            | attributed lines | takeovers | recovered | hypothesis scorings | scoring tokens decoded | vs generation tokens | scoring s | generation s | vs generation time |
+            |---:|---:|---:|---:|---:|---:|---:|---:|---:|
+            | {a.AttributedLines:N0} | {a.Takeovers:N0} | {a.Recovered:N0} | {a.ScoreCalls:N0} | {a.PrefillTokens:N0} | {a.TokenOverhead:P1} | {a.Seconds:N1} | {s.GenerationSeconds:N1} | {a.TimeOverhead:P1} |
+
+            """);
+    }
 
     /// <summary>A run id that sorts by time and says what ran: <c>tavern-20261125-101500-3f2a</c>.</summary>
     public static string NewRunId(string scenario)
@@ -112,5 +172,25 @@ internal static class ScenarioRunner
         }
 
         return string.Create(CultureInfo.InvariantCulture, $"{slug}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}");
+    }
+
+    private static AttributionSummary Summarize(IReadOnlyList<SceneAttribution> scenes, long generationTokens, double generationMilliseconds)
+    {
+        var costs = scenes.Select(s => s.Cost).ToList();
+        var decoded = costs.Sum(c => c.PrefillTokens + c.TriggerPrefillTokens);
+        var milliseconds = costs.Sum(c => c.Milliseconds + c.TriggerMilliseconds);
+        var takeovers = scenes.SelectMany(s => s.Takeovers).ToList();
+        return new AttributionSummary(
+            scenes.Sum(s => s.Lines.Count(l => l.Verdict != LineVerdict.Failed)),
+            scenes.Sum(s => s.Lines.Count(l => l.Verdict == LineVerdict.Failed)),
+            takeovers.Count,
+            takeovers.Count(t => t.RecoveredTurn is not null),
+            costs.Sum(c => (long)c.ScoreCalls),
+            costs.Sum(c => c.ScoredTokens),
+            decoded,
+            milliseconds / 1000,
+            costs.Sum(c => c.TriggerSearches),
+            generationTokens == 0 ? 0 : (double)decoded / generationTokens,
+            generationMilliseconds == 0 ? 0 : milliseconds / generationMilliseconds);
     }
 }

@@ -30,6 +30,10 @@ public sealed record ScenarioDefinition(
 /// <param name="Goals">What the character wants in the scene.</param>
 /// <param name="PrivateKnowledge">What only this character knows (never in another character's context).</param>
 /// <param name="SpeakingStyle">How the character talks.</param>
+/// <param name="PlayAs">
+/// A stage direction, never shown to the character: from a turn on, its lines are generated as another role while
+/// attribution still compares them with <paramref name="Role"/> (a forced takeover, to measure detection). Null: never.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.PersonaCard")]
 public sealed record PersonaCard(
     [property: Id(0)] string Id,
@@ -37,7 +41,16 @@ public sealed record PersonaCard(
     [property: Id(2)] string Role,
     [property: Id(3)] IReadOnlyList<string> Goals,
     [property: Id(4)] IReadOnlyList<string> PrivateKnowledge,
-    [property: Id(5)] string SpeakingStyle);
+    [property: Id(5)] string SpeakingStyle,
+    [property: Id(6)] ForcedRole? PlayAs = null);
+
+/// <summary>A forced takeover: the character speaks as <paramref name="Role"/> from scene turn <paramref name="FromTurn"/> on.</summary>
+/// <param name="Role">The role its lines are generated as (its persona card becomes just its name and this role).</param>
+/// <param name="FromTurn">First scene turn (0-based, as interventions count) spoken as that role.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ForcedRole")]
+public sealed record ForcedRole(
+    [property: Id(0)] string Role,
+    [property: Id(1)] int FromTurn);
 
 /// <summary>How the next speaker is chosen.</summary>
 public enum TurnPolicy

@@ -30,6 +30,7 @@ public interface ISceneGrain : IGrainWithStringKey
 /// <param name="Cast">Persona cards of the characters present, in the scene's order.</param>
 /// <param name="Sampling">Sampling settings.</param>
 /// <param name="Scenario">Scenario name (metric tag); null for a scene started on its own.</param>
+/// <param name="WatchRoles">Roles attribution scores every line against, besides the cast's (the scenario's <c>watch_roles</c>).</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneStart")]
 public sealed record SceneStart(
     [property: Id(0)] string RunId,
@@ -37,7 +38,8 @@ public sealed record SceneStart(
     [property: Id(2)] SceneDefinition Scene,
     [property: Id(3)] IReadOnlyList<PersonaCard> Cast,
     [property: Id(4)] SamplingSettings Sampling,
-    [property: Id(5)] string? Scenario = null);
+    [property: Id(5)] string? Scenario = null,
+    [property: Id(6)] IReadOnlyList<string>? WatchRoles = null);
 
 /// <summary>Lifecycle of a scene.</summary>
 public enum ScenePhase

@@ -2,6 +2,7 @@ using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Diagnostics;
+using AgentTheater.Grains.Attribution;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Characters;
@@ -67,14 +68,18 @@ internal sealed partial class CharacterGrain(
             return spoken;
         }
 
-        var prompt = DialoguePrompt.Build(casting, state.State.Witnessed);
+        // A forced takeover (play_as) speaks from a card swapped to the forced role, in the session attribution keeps for that role.
+        var forced = DialoguePrompt.ForcedRole(casting.Persona, request.Turn);
+        var speaking = forced is null ? casting : casting with { Persona = DialoguePrompt.AsRole(casting.Persona, forced) };
+        var session = forced is null ? this.GetPrimaryKeyString() : RoleHypotheses.SessionKey(this.GetPrimaryKeyString(), RoleHypotheses.WatchId(forced));
+        var prompt = DialoguePrompt.Build(speaking, state.State.Witnessed);
         var sampling = casting.Sampling;
         GenerateReply reply;
         try
         {
             reply = await GrainFactory.GetGrain<IInferenceGrain>(0).Generate(
                 new GenerateCall(
-                    this.GetPrimaryKeyString(),
+                    session,
                     prompt,
                     sampling.MaxTokensPerLine,
                     sampling.Temperature,

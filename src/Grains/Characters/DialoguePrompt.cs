@@ -1,5 +1,6 @@
 using System.Text;
 using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 
 namespace AgentTheater.Grains.Characters;
@@ -36,19 +37,33 @@ public static class DialoguePrompt
             text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
         }
 
-        var others = casting.CastNames.Where(n => n != persona.Name).ToList();
-        if (others.Count > 0)
-        {
-            text.Append("[Present] ").AppendJoin(", ", others).Append('\n');
-        }
+        return AppendScene(text, casting, witnessed);
+    }
 
-        text.Append("[Scene] ").Append(casting.Setting).Append("\n\n");
-        foreach (var line in witnessed)
-        {
-            AppendLine(text, line);
-        }
+    /// <summary>
+    /// The same prompt without a persona: only who is present, the setting, the lines and the name cue. Attribution
+    /// scores lines under it as the "no role" explanation.
+    /// </summary>
+    public static string BuildWithoutPersona(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(witnessed);
+        return AppendScene(new StringBuilder(), casting, witnessed);
+    }
 
-        return text.Append(persona.Name).Append(':').ToString();
+    /// <summary>The character under its own name in another role: the card is the name and that role, nothing else.</summary>
+    public static PersonaCard AsRole(PersonaCard persona, string role)
+    {
+        ArgumentNullException.ThrowIfNull(persona);
+        ArgumentException.ThrowIfNullOrWhiteSpace(role);
+        return persona with { Role = role, Goals = [], PrivateKnowledge = [], SpeakingStyle = "", PlayAs = null };
+    }
+
+    /// <summary>The role a scenario forces the character to speak as at <paramref name="turn"/> (<c>play_as</c>); null for its own.</summary>
+    public static string? ForcedRole(PersonaCard persona, int turn)
+    {
+        ArgumentNullException.ThrowIfNull(persona);
+        return persona.PlayAs is { } forced && turn >= forced.FromTurn ? forced.Role : null;
     }
 
     /// <summary>The transcript line as one who witnessed it sees it (a whisper reaches only the one it is for).</summary>
@@ -74,4 +89,22 @@ public static class DialoguePrompt
 
     /// <summary>Lines are one line each in the prompt format.</summary>
     public static string Flatten(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    private static string AppendScene(StringBuilder text, CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    {
+        var persona = casting.Persona;
+        var others = casting.CastNames.Where(n => n != persona.Name).ToList();
+        if (others.Count > 0)
+        {
+            text.Append("[Present] ").AppendJoin(", ", others).Append('\n');
+        }
+
+        text.Append("[Scene] ").Append(casting.Setting).Append("\n\n");
+        foreach (var line in witnessed)
+        {
+            AppendLine(text, line);
+        }
+
+        return text.Append(persona.Name).Append(':').ToString();
+    }
 }

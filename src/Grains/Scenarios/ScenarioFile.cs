@@ -19,7 +19,8 @@ public static class ScenarioFile
 
     private static readonly string[] ScenarioFields = ["name", "model", "replicas", "watch_roles", "sampling", "characters", "scenes"];
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
-    private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style"];
+    private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as"];
+    private static readonly string[] PlayAsFields = ["role", "from_turn"];
     private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "stop_phrases", "narration", "interventions"];
     private static readonly string[] InterventionFields = ["turn", "speaker", "text", "to"];
 
@@ -85,9 +86,13 @@ public static class ScenarioFile
             $"at most {Count(sampling.MaxTokensPerLine, "token")} a line.",
         ];
         var text = string.Join(" ", sentences);
-        return scenario.WatchRoles is { Count: > 0 } watched
-            ? $"{text} Watching for: {string.Join(", ", watched)}."
-            : text;
+        if (scenario.WatchRoles is { Count: > 0 } watched)
+        {
+            text += $" Watching for: {string.Join(", ", watched)}.";
+        }
+
+        var forced = scenario.Characters.Where(c => c.PlayAs is not null).Select(c => $"{c.Name} plays {c.PlayAs!.Role} from turn {c.PlayAs.FromTurn}").ToList();
+        return forced.Count > 0 ? $"{text} Forced takeovers: {string.Join("; ", forced)}." : text;
     }
 
     private static string DescribeScene(SceneDefinition scene)
@@ -148,8 +153,10 @@ public static class ScenarioFile
         var sampling = top.Value("sampling") is { } node && reader.Mapping(node, "sampling", SamplingFields) is { } fields
             ? ReadSampling(fields, reader)
             : new SamplingSettings();
-        var characters = ReadCharacters(top, reader);
+        var forcedTurns = new List<ForcedTurn>();
+        var characters = ReadCharacters(top, forcedTurns, reader);
         var scenes = ReadScenes(top, characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
+        CheckForcedTurns(forcedTurns, scenes, reader);
         return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles);
     }
 
@@ -166,7 +173,7 @@ public static class ScenarioFile
     }
 
     /// <summary>The characters; null when the list itself is missing or unreadable (then scenes are not checked against it).</summary>
-    private static List<PersonaCard>? ReadCharacters(YamlFields top, YamlFieldReader reader)
+    private static List<PersonaCard>? ReadCharacters(YamlFields top, List<ForcedTurn> forcedTurns, YamlFieldReader reader)
     {
         if (reader.Sequence(top, "characters", "a scenario needs at least one character") is not { } items)
         {
@@ -195,10 +202,48 @@ public static class ScenarioFile
                 role,
                 [.. reader.StringItems(map, "goals").Select(g => g.Value)],
                 [.. reader.StringItems(map, "private_knowledge").Select(k => k.Value)],
-                reader.OptionalString(map, "speaking_style") ?? ""));
+                reader.OptionalString(map, "speaking_style") ?? "",
+                ReadPlayAs(map, id, role, forcedTurns, reader)));
         }
 
         return characters;
+    }
+
+    /// <summary>A character's forced takeover (<c>play_as</c>), or null; an explicit <c>from_turn</c> is kept to check against the scenes.</summary>
+    private static ForcedRole? ReadPlayAs(YamlFields character, string id, string ownRole, List<ForcedTurn> forcedTurns, YamlFieldReader reader)
+    {
+        if (character.Value("play_as") is not { } node || reader.Mapping(node, character.Path("play_as"), PlayAsFields) is not { } map)
+        {
+            return null;
+        }
+
+        var role = reader.RequiredString(map, "role");
+        if (role.Length > 0 && string.Equals(role, ownRole, StringComparison.OrdinalIgnoreCase) && map.Value("role") is { } roleNode)
+        {
+            reader.Error(roleNode, map.Path("role"), "is the character's own role; play_as forces another one");
+        }
+
+        var fromTurn = reader.Integer(map, "from_turn", min: 0);
+        if (fromTurn is { } turn && map.Value("from_turn") is { } turnNode)
+        {
+            forcedTurns.Add(new ForcedTurn(id, turn, turnNode, map.Path("from_turn")));
+        }
+
+        return role.Length > 0 ? new ForcedRole(role, fromTurn ?? 0) : null;
+    }
+
+    /// <summary>A forced role that starts after every scene its character plays in has ended would never speak.</summary>
+    private static void CheckForcedTurns(List<ForcedTurn> forcedTurns, List<SceneDefinition> scenes, YamlFieldReader reader)
+    {
+        foreach (var forced in forcedTurns)
+        {
+            var playedIn = scenes.Where(s => s.Present.Contains(forced.CharacterId, StringComparer.Ordinal)).ToList();
+            if (playedIn.Count > 0 && playedIn.All(s => forced.Turn >= s.MaxTurns))
+            {
+                var longest = playedIn.Max(s => s.MaxTurns);
+                reader.Error(forced.Node, forced.Field, $"must be less than the max_turns of a scene '{forced.CharacterId}' plays in ({longest}), got {forced.Turn}");
+            }
+        }
     }
 
     private static List<SceneDefinition> ReadScenes(YamlFields top, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
@@ -331,3 +376,6 @@ public static class ScenarioFile
         }
     }
 }
+
+/// <summary>Where a character's <c>play_as.from_turn</c> was written, to check it once the scenes are read.</summary>
+internal sealed record ForcedTurn(string CharacterId, int Turn, YamlNode Node, string Field);

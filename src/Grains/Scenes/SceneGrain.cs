@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
@@ -46,6 +47,7 @@ internal sealed partial class SceneGrain(
     private const string UnnamedScenario = "unnamed";
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _attributing = Task.CompletedTask;
     private string? _key;
 
     private string Key => _key ??= this.GetPrimaryKeyString();
@@ -129,6 +131,7 @@ internal sealed partial class SceneGrain(
             {
                 // The last stored line may not have reached everyone before the failure; witnessing is idempotent.
                 await BroadcastAsync(state.State.Lines[^1]);
+                await AttributeAsync();
             }
 
             if (state.State.Lines.Count == 0)
@@ -196,6 +199,10 @@ internal sealed partial class SceneGrain(
         TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
         TheaterTelemetry.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(TheaterTelemetry.Tags.Scenario, scenario));
         await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
+
+        // Attribution of this line is scored while the next one is generated, so its prefill shares the decode steps.
+        await _attributing;
+        _attributing = AttributeAsync();
         if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
         {
             await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
@@ -267,6 +274,19 @@ internal sealed partial class SceneGrain(
         return candidates[best];
     }
 
+    /// <summary>Attributes the lines spoken so far (an observer: it never throws; when it fails, the scene plays on and the next call catches up).</summary>
+    private async Task AttributeAsync()
+    {
+        try
+        {
+            await GrainFactory.GetGrain<ISceneAttributionGrain>(Key).Attribute(Definition, [.. state.State.Lines]);
+        }
+        catch (Exception e)
+        {
+            LogAttributionFailed(logger, e, Key);
+        }
+    }
+
     private async Task AddLineAsync(SceneLine line)
     {
         state.State.Lines.Add(line);
@@ -290,6 +310,7 @@ internal sealed partial class SceneGrain(
 
     private async Task EndAsync(ScenePhase phase, string reason)
     {
+        await _attributing;
         state.State.Phase = phase;
         state.State.EndReason = reason;
         await state.WriteStateAsync();
@@ -343,4 +364,7 @@ internal sealed partial class SceneGrain(
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
     private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Scene {Scene}: role attribution failed; the scene plays on")]
+    private static partial void LogAttributionFailed(ILogger logger, Exception exception, string scene);
 }

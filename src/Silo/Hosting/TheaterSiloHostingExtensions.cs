@@ -14,8 +14,8 @@ namespace AgentTheater.Silo.Hosting;
 public static class TheaterSiloHostingExtensions
 {
     /// <summary>
-    /// Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c>, <c>Http</c> and
-    /// <c>Telemetry</c> sections; metrics are scraped from <c>/metrics</c> on the HTTP port unless
+    /// Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c>, <c>Attribution</c>,
+    /// <c>Http</c> and <c>Telemetry</c> sections; metrics are scraped from <c>/metrics</c> on the HTTP port unless
     /// <c>Telemetry:Prometheus:Enabled</c> is false.
     /// </summary>
     public static WebApplicationBuilder AddTheaterSilo(this WebApplicationBuilder builder)

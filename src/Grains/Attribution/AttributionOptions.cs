@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentTheater.Grains.Attribution;
+
+/// <summary>Role attribution and takeover detection (section <c>Attribution</c>).</summary>
+public sealed class AttributionOptions : IValidatableObject
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Attribution";
+
+    /// <summary>Score every character line against competing roles (costs scoring passes through the pool).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>A line is taken over when the assigned role's posterior is below this (1: every line is).</summary>
+    [Range(0.0, 1.0)]
+    public double Threshold { get; set; } = 0.1;
+
+    /// <summary>A line is taken over when another role's posterior is ahead of the assigned role's by at least this.</summary>
+    [Range(0.0, 1.0, MinimumIsExclusive = true)]
+    public double Margin { get; set; } = 0.3;
+
+    /// <summary>Consecutive taken-over lines that make a takeover, and held lines that make a recovery (hysteresis).</summary>
+    [Range(1, 1000)]
+    public int ConsecutiveLines { get; set; } = 2;
+
+    /// <summary>Witnessed lines before the first taken-over line that the trigger search leaves out one at a time (0: no search).</summary>
+    [Range(0, 64)]
+    public int TriggerWindow { get; set; } = 4;
+
+    /// <summary>Posterior = softmax(sharpness × mean log-likelihood per token): higher makes the posterior more decided.</summary>
+    [Range(0.0, 1000.0, MinimumIsExclusive = true)]
+    public double Sharpness { get; set; } = 5;
+
+    /// <summary>The detector's settings.</summary>
+    public DetectorSettings Detector => new(Threshold, Margin, ConsecutiveLines);
+
+    /// <summary>Throws <see cref="ValidationException"/> naming the first invalid setting.</summary>
+    public void Validate() => Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
+
+    /// <summary>Rules across settings; run by <see cref="Validate()"/> and by the options pipeline.</summary>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (!double.IsFinite(Sharpness))
+        {
+            yield return new ValidationResult($"{SectionName}:Sharpness must be a finite number.", [nameof(Sharpness)]);
+        }
+    }
+}

@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using AgentTheater.Contracts.Attribution;
+using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Characters;
+using AgentTheater.Grains.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+
+namespace AgentTheater.Grains.Attribution;
+
+/// <summary>
+/// State of a scene's attribution: a record per line, the takeovers, each character's running record, the cost.
+/// Lists in it are arrays or <see cref="List{T}"/>: the JSON grain storage serializer records the runtime type of an
+/// <see cref="IReadOnlyList{T}"/>, and cannot rebuild the types the compiler makes for collection expressions.
+/// </summary>
+[GenerateSerializer, Alias("AgentTheater.SceneAttributionState")]
+public sealed class SceneAttributionState
+{
+    /// <summary>One record per attributed character line, in transcript order.</summary>
+    [Id(0)] public List<LineAttribution> Lines { get; set; } = [];
+
+    /// <summary>Takeovers in the order detected (a recovery fills in its takeover).</summary>
+    [Id(1)] public List<RoleTakeover> Takeovers { get; set; } = [];
+
+    /// <summary>Each character's running record of its assigned role, by character id.</summary>
+    [Id(2)] public Dictionary<string, RoleTrack> Tracks { get; set; } = [];
+
+    /// <summary>What scoring cost so far.</summary>
+    [Id(3)] public AttributionCost Cost { get; set; } = new();
+}
+
+/// <summary>
+/// Attributes each character line of one scene: scores it, in one batched call through the pool, under the speaker's
+/// own dialogue prompt and under every competing role's (each kept cached in its own pool session from line to line),
+/// turns the per-token log-likelihoods into a posterior, and runs the takeover detector. On a takeover it rescores
+/// the first taken-over line with each of the last witnessed lines left out to find the trigger. Placed on the silo of
+/// the scene that calls it.
+/// </summary>
+[PreferLocalPlacement]
+internal sealed partial class SceneAttributionGrain(
+    [PersistentState("attribution", TheaterStorage.Name)] IPersistentState<SceneAttributionState> state,
+    IOptions<AttributionOptions> options,
+    ILogger<SceneAttributionGrain> logger) : Grain, ISceneAttributionGrain
+{
+    private readonly AttributionOptions _options = options.Value;
+    private TakeoverDetector? _detector;
+    private string? _key;
+
+    private string Key => _key ??= this.GetPrimaryKeyString();
+
+    private TakeoverDetector Detector => _detector ??= new TakeoverDetector(_options.Detector);
+
+    public async Task<int> Attribute(SceneStart scene, IReadOnlyList<SceneLine> transcript, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scene);
+        ArgumentNullException.ThrowIfNull(transcript);
+        if (!_options.Enabled)
+        {
+            return 0;
+        }
+
+        var done = state.State.Lines.Select(l => l.Index).ToHashSet();
+        var pending = transcript.Where(l => l.Kind == LineKind.Character && !done.Contains(l.Index)).OrderBy(l => l.Index).ToList();
+        foreach (var line in pending)
+        {
+            await AttributeLineAsync(scene, transcript, line, cancellationToken);
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        return pending.Count;
+    }
+
+    public Task<SceneAttribution> GetAttribution() =>
+        Task.FromResult(new SceneAttribution(Key, _options.Enabled, [.. state.State.Lines], [.. state.State.Takeovers], state.State.Cost));
+
+    /// <summary>Attributes one line and feeds the detector, in a <c>role.attribute</c> span.</summary>
+    private async Task AttributeLineAsync(SceneStart scene, IReadOnlyList<SceneLine> transcript, SceneLine line, CancellationToken cancellationToken)
+    {
+        var speaker = scene.Cast.FirstOrDefault(c => c.Id == line.SpeakerId)
+            ?? throw new ArgumentException($"Line {line.Index} of scene {Key} is spoken by '{line.SpeakerId}', who is not in the cast.", nameof(transcript));
+        using var activity = TheaterTelemetry.StartRoleAttribution(ScenarioName(scene), Key, speaker.Id, line.Turn);
+        var hypotheses = RoleHypotheses.For(speaker, scene.Cast, scene.WatchRoles);
+        var witnessed = RoleHypotheses.WitnessedBefore(transcript, speaker.Id, line.Index).ToList();
+        var record = await ScoreLineAsync(scene, speaker, hypotheses, witnessed, line, cancellationToken);
+        state.State.Lines.Add(record);
+        if (record.Verdict is LineVerdict.NoEvidence or LineVerdict.Failed)
+        {
+            return;
+        }
+
+        if (!state.State.Tracks.TryGetValue(speaker.Id, out var track))
+        {
+            state.State.Tracks[speaker.Id] = track = new RoleTrack();
+        }
+
+        var observation = new RoleObservation(line.Index, line.Turn, record.Scores.Select(s => s.Posterior).ToArray(), 0);
+        switch (Detector.Observe(track, observation))
+        {
+            case { Kind: RoleTransitionKind.Takeover } takeover:
+                var trigger = await FindTriggerAsync(scene, speaker, hypotheses, transcript, takeover.First, cancellationToken);
+                var taker = hypotheses[takeover.Taker];
+                var detected = new RoleTakeover(
+                    Key, speaker.Id, speaker.Name, speaker.Role, taker.Id, taker.Kind, taker.Role, takeover.AssignedPosterior, takeover.TakerPosterior,
+                    takeover.First.Turn, takeover.First.LineIndex, takeover.Last.Turn, takeover.Last.LineIndex, trigger);
+                state.State.Takeovers.Add(detected);
+                OnTakeover(scene, detected);
+                break;
+            case { Kind: RoleTransitionKind.Recovery } recovery:
+                var open = state.State.Takeovers.FindLastIndex(t => t.CharacterId == speaker.Id && t.RecoveredTurn is null);
+                if (open >= 0)
+                {
+                    var recovered = state.State.Takeovers[open] with { RecoveredTurn = recovery.First.Turn, RecoveredLineIndex = recovery.First.LineIndex };
+                    state.State.Takeovers[open] = recovered;
+                    OnRecovered(scene, recovered, recovery.AssignedPosterior);
+                }
+
+                break;
+        }
+    }
+
+    private async Task<LineAttribution> ScoreLineAsync(
+        SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, IReadOnlyList<SceneLine> witnessed, SceneLine line, CancellationToken cancellationToken)
+    {
+        var generatedAs = DialoguePrompt.ForcedRole(speaker, line.Turn);
+        var uniform = 1.0 / hypotheses.Count;
+        var record = new LineAttribution(
+            Key, line.Index, line.Turn, speaker.Id, speaker.Name, LineVerdict.NoEvidence, uniform, null,
+            hypotheses.Select(h => new HypothesisScore(h.Id, h.Kind, h.Role, 0, 0, uniform)).ToArray(), 0, 0, 0, generatedAs);
+        if (DialoguePrompt.Flatten(line.Text).Length == 0)
+        {
+            return record;
+        }
+
+        IReadOnlyList<ScoreReply> replies;
+        double milliseconds;
+        try
+        {
+            (replies, milliseconds) = await ScoreAsync([.. hypotheses.Select(h => Call(scene, speaker, h, witnessed, line))], cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogLineScoringFailed(logger, e, Key, line.Index, speaker.Id);
+            return record with { Verdict = LineVerdict.Failed, Scores = [], Error = e.Message };
+        }
+
+        state.State.Cost = state.State.Cost with
+        {
+            Lines = state.State.Cost.Lines + 1,
+            ScoreCalls = state.State.Cost.ScoreCalls + replies.Count,
+            ScoredTokens = state.State.Cost.ScoredTokens + replies.Sum(r => (long)r.Tokens),
+            PrefillTokens = state.State.Cost.PrefillTokens + replies.Sum(r => (long)r.PrefillTokens),
+            Milliseconds = state.State.Cost.Milliseconds + milliseconds,
+        };
+        record = record with { Tokens = replies[0].Tokens, PrefillTokens = replies.Sum(r => r.PrefillTokens), Milliseconds = milliseconds };
+        if (replies.Any(r => r.Tokens == 0))
+        {
+            return record;
+        }
+
+        var means = replies.Select(r => RoleAttribution.MeanLogLikelihood(r.LogProbability, r.Tokens)).ToArray();
+        var posterior = RoleAttribution.Posterior(means, _options.Sharpness);
+        var judgement = RoleAttribution.Judge(posterior, 0, _options.Threshold, _options.Margin);
+        var best = Enumerable.Range(0, posterior.Length).MaxBy(i => posterior[i]);
+        return record with
+        {
+            Verdict = judgement.Verdict,
+            AssignedPosterior = posterior[0],
+            Best = hypotheses[best].Id,
+            Scores = hypotheses.Select((h, i) => new HypothesisScore(h.Id, h.Kind, h.Role, replies[i].LogProbability, means[i], posterior[i])).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// Rescores the first taken-over line with each of the last <see cref="AttributionOptions.TriggerWindow"/> witnessed
+    /// lines left out (every hypothesis, one batched call); the line whose removal restores the assigned role most is
+    /// the trigger. A failed search is logged and leaves the takeover without a trigger.
+    /// </summary>
+    private async Task<TakeoverTrigger?> FindTriggerAsync(
+        SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, IReadOnlyList<SceneLine> transcript, RoleObservation first, CancellationToken cancellationToken)
+    {
+        var line = transcript.First(l => l.Index == first.LineIndex);
+        var witnessed = RoleHypotheses.WitnessedBefore(transcript, speaker.Id, line.Index).ToList();
+        var leftOut = witnessed.TakeLast(_options.TriggerWindow).ToList();
+        if (leftOut.Count == 0)
+        {
+            return null;
+        }
+
+        IReadOnlyList<ScoreReply> replies;
+        double milliseconds;
+        try
+        {
+            var calls = leftOut.SelectMany(removed => hypotheses.Select(h => Call(scene, speaker, h, [.. witnessed.Where(l => l.Index != removed.Index)], line)));
+            (replies, milliseconds) = await ScoreAsync([.. calls], cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogTriggerSearchFailed(logger, e, Key, speaker.Id, line.Index);
+            return null;
+        }
+
+        state.State.Cost = state.State.Cost with
+        {
+            TriggerSearches = state.State.Cost.TriggerSearches + 1,
+            TriggerPrefillTokens = state.State.Cost.TriggerPrefillTokens + replies.Sum(r => (long)r.PrefillTokens),
+            TriggerMilliseconds = state.State.Cost.TriggerMilliseconds + milliseconds,
+        };
+        var candidates = leftOut.Select((removed, j) =>
+        {
+            var means = replies.Skip(j * hypotheses.Count).Take(hypotheses.Count).Select(r => RoleAttribution.MeanLogLikelihood(r.LogProbability, r.Tokens)).ToArray();
+            return new TriggerCandidate(removed.Index, RoleAttribution.Posterior(means, _options.Sharpness)[0]);
+        }).ToList();
+        var chosen = RoleAttribution.ChooseTrigger(candidates)!;
+        var trigger = leftOut.First(l => l.Index == chosen.LineIndex);
+        var baseline = first.Posterior[first.Assigned];
+        return new TakeoverTrigger(
+            trigger.Index, trigger.Turn, trigger.Kind, trigger.Speaker, trigger.Text, trigger.Kind == LineKind.Intervention,
+            chosen.AssignedPosterior, chosen.AssignedPosterior - baseline, candidates);
+    }
+
+    private ScoreCall Call(SceneStart scene, PersonaCard speaker, RoleHypothesis hypothesis, IReadOnlyList<SceneLine> witnessed, SceneLine line)
+    {
+        var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling);
+        return new ScoreCall(
+            RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id),
+            RoleHypotheses.Prompt(hypothesis, casting, witnessed),
+            RoleHypotheses.Continuation(line));
+    }
+
+    private async Task<(IReadOnlyList<ScoreReply> Replies, double Milliseconds)> ScoreAsync(IReadOnlyList<ScoreCall> calls, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var replies = await GrainFactory.GetGrain<IInferenceGrain>(0).Score(calls, cancellationToken);
+        return (replies, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private static string ScenarioName(SceneStart scene) => scene.Scenario ?? scene.RunId;
+
+    /// <summary>The one place a takeover becomes known: log, <c>role.takeover</c> span event, takeovers counter.</summary>
+    private void OnTakeover(SceneStart scene, RoleTakeover takeover)
+    {
+        LogTakeover(logger, Key, takeover.Character, takeover.Turn, takeover.AssignedRole, takeover.TakenOverBy, takeover.Posterior, takeover.Trigger?.LineIndex);
+        TheaterTelemetry.RecordTakeover(new RoleShift(
+            ScenarioName(scene), takeover.CharacterId, takeover.AssignedRole, takeover.TakenOverByRole, takeover.Posterior, takeover.Trigger?.LineIndex ?? -1));
+    }
+
+    /// <summary>The one place a recovery becomes known: log, <c>role.recovered</c> span event, recoveries counter.</summary>
+    private void OnRecovered(SceneStart scene, RoleTakeover takeover, double posterior)
+    {
+        LogRecovered(logger, Key, takeover.Character, takeover.RecoveredTurn ?? -1, takeover.AssignedRole, posterior);
+        TheaterTelemetry.RecordRecovery(new RoleShift(
+            ScenarioName(scene), takeover.CharacterId, takeover.TakenOverByRole, takeover.AssignedRole, posterior, takeover.Trigger?.LineIndex ?? -1));
+    }
+
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Warning, Message = "Scene {Scene}: {Character} taken over from turn {Turn}: {AssignedRole} -> {TakenOverBy} (assigned posterior {Posterior:F3}, trigger line {TriggerLine})")]
+    private static partial void LogTakeover(ILogger logger, string scene, string character, int turn, string assignedRole, string takenOverBy, double posterior, int? triggerLine);
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Information, Message = "Scene {Scene}: {Character} recovered at turn {Turn}: back to {AssignedRole} (assigned posterior {Posterior:F3})")]
+    private static partial void LogRecovered(ILogger logger, string scene, string character, int turn, string assignedRole, double posterior);
+
+    [LoggerMessage(EventId = 3303, Level = LogLevel.Warning, Message = "Scene {Scene}: scoring line {Line} of {Character} failed; the line is left unattributed")]
+    private static partial void LogLineScoringFailed(ILogger logger, Exception exception, string scene, int line, string character);
+
+    [LoggerMessage(EventId = 3304, Level = LogLevel.Warning, Message = "Scene {Scene}: the trigger search for {Character}'s takeover at line {Line} failed; the takeover has no trigger")]
+    private static partial void LogTriggerSearchFailed(ILogger logger, Exception exception, string scene, string character, int line);
+}
