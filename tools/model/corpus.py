@@ -274,7 +274,7 @@ def best_attributes(candidates, asked):
     return [a for _, a in scored[:4]]
 
 
-def twenty_scene(rng, committed=None, obj=None):
+def twenty_scene(rng, committed=None, obj=None, answerer_view=0.65):
     q, a = (("Pip", "Ada") if rng.random() < 0.3 else tuple(rng.sample(NAMES, 2)))
     committed = rng.random() < 0.5 if committed is None else committed
     obj = obj or rng.choice(list(OBJECTS))
@@ -325,11 +325,21 @@ def twenty_scene(rng, committed=None, obj=None):
             lines.append(Line(asker, f"The game stops here. {a}, what was the object?" if asker == NARRATOR else "I give up. What was the object?"))
             lines.append(Line(a, f"It was {article(obj)} {obj}."))
             break
-    view = answerer if rng.random() < 0.65 else questioner
+    view = answerer if rng.random() < answerer_view else questioner
     return render(view, [q, a], setting, lines), {"committed": committed, "object": obj, "view": "answerer" if view is answerer else "questioner"}
 
 
-def generate(seed, target_chars, mix=(0.4, 0.22, 0.38)):
+FOCUS = {
+    # The main corpus.
+    "all": {"mix": (0.4, 0.22, 0.38), "committed": 0.5, "answerer_view": 0.65},
+    # Stage two of training: mostly twenty-questions games seen by an answerer who knows the object, so the model
+    # learns the catalogue's attributes, with the rest of the corpus mixed in so it forgets nothing.
+    "twenty": {"mix": (0.15, 0.1, 0.75), "committed": 0.8, "answerer_view": 0.9},
+}
+
+
+def generate(seed, target_chars, focus="all"):
+    mix, committed, answerer_view = FOCUS[focus]["mix"], FOCUS[focus]["committed"], FOCUS[focus]["answerer_view"]
     rng = random.Random(seed)
     total = 0
     while total < target_chars:
@@ -345,7 +355,8 @@ def generate(seed, target_chars, mix=(0.4, 0.22, 0.38)):
                 total += len(v)
                 yield {"kind": "takeover", "text": v, **meta}
         else:
-            text, meta = twenty_scene(rng)
+            text, meta = twenty_scene(rng, committed=rng.random() < committed, answerer_view=answerer_view) if focus != "all" \
+                else twenty_scene(rng)
             total += len(text)
             yield {"kind": "twenty", "text": text, **meta}
 
@@ -355,10 +366,11 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=4_000_000, help="approximate size (characters / 4)")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--focus", choices=sorted(FOCUS), default="all", help="all: the main corpus; twenty: stage two")
     args = parser.parse_args()
     count = 0
     with open(args.out, "w", encoding="utf-8") as out:
-        for doc in generate(args.seed, args.tokens * 4):
+        for doc in generate(args.seed, args.tokens * 4, args.focus):
             out.write(json.dumps(doc) + "\n")
             count += 1
             if count % 5000 == 0:

@@ -196,6 +196,7 @@ def main():
     parser.add_argument("--batch", type=int, default=24, help="documents per step")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--init", help="continue from this trained folder (its weights and tokenizer): a further stage")
     parser.add_argument("--config", default="{}", help="JSON overriding CONFIG's hyperparameters (e.g. a tiny model for a quick check)")
     parser.add_argument("--bench", action="store_true", help="time 10 steps and exit")
     args = parser.parse_args()
@@ -207,7 +208,12 @@ def main():
 
     started = time.time()
     train_docs, held_docs = load_corpus(args.corpus, 50)
-    tokenizer = Tokenizer.train(train_docs, cfg["vocab_size"])
+    if args.init:
+        tokenizer = Tokenizer.load(os.path.join(args.init, "tokenizer.json"))
+        with open(os.path.join(args.init, "config.json")) as f:
+            cfg = {k: v for k, v in json.load(f).items() if k != "parameters"}
+    else:
+        tokenizer = Tokenizer.train(train_docs, cfg["vocab_size"])
     cfg["vocab_size"] = len(tokenizer.tokens)
     tokenizer.save(os.path.join(args.out, "tokenizer.json"))
     train_ids = [tokenizer.encode(d) for d in train_docs]
@@ -219,7 +225,7 @@ def main():
         for text in held_docs:
             f.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
 
-    model = Llama(cfg)
+    model = load_model(args.init).train() if args.init else Llama(cfg)
     params = sum(p.numel() for p in model.parameters())
     print(f"model: {params:,} parameters", file=sys.stderr)
     decay = [p for p in model.parameters() if p.dim() == 2]
@@ -259,7 +265,7 @@ def main():
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     with open(os.path.join(args.out, "training.json"), "w") as f:
-        json.dump({"seed": args.seed, "steps": steps, "batch": args.batch, "context": context, "lr": args.lr,
+        json.dump({"seed": args.seed, "init": args.init, "corpus": os.path.basename(args.corpus), "steps": steps, "batch": args.batch, "context": context, "lr": args.lr,
                    "train_tokens": train_tokens, "tokens_seen": seen,
                    "held_out_documents": len(held_docs), "held_out_loss": held_loss,
                    "held_out_perplexity": math.exp(held_loss), "seconds": round(time.time() - started), "log": log}, f, indent=1)

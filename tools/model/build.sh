@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Rebuilds the project's role-play model from nothing, deterministically from a seed:
+#   corpus (corpus.py) -> tokenizer + training (train.py) -> stage two on a twenty-questions-heavy corpus
+#   -> export check (export_check.py) -> Q8_0 GGUF (agent-theater model pack) -> evaluation through llama.cpp
+# Writes models/agent-theater-small.gguf, models/agent-theater-small.check.jsonl and models/evaluation.json.
+# Needs Debian's python3-torch and libopenblas0-pthread (without OpenBLAS torch falls back to the reference BLAS,
+# ~10x slower); takes about 45 minutes on 2 cores.
+#   usage: tools/model/build.sh [--seed N] [--work DIR] [--tokens N] [--steps N]
+set -euo pipefail
+seed=1 tokens=4000000 steps=600
+work="${TMPDIR:-/tmp}/agent-theater-model"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seed) seed="$2"; shift ;;
+    --work) work="$2"; shift ;;
+    --tokens) tokens="$2"; shift ;;
+    --steps) steps="$2"; shift ;;
+    *) echo "build.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+python=/usr/bin/python3
+"$python" -c "import torch" 2>/dev/null || { echo "build.sh: PyTorch is needed: apt-get install python3-torch libopenblas0-pthread" >&2; exit 3; }
+mkdir -p "$work"
+cd "$here"
+"$python" corpus.py --seed "$seed" --tokens "$tokens" --out "$work/corpus.jsonl"
+"$python" train.py --corpus "$work/corpus.jsonl" --out "$work/trained" --seed "$seed" --steps "$steps"
+"$python" corpus.py --seed "$((seed + 1))" --tokens 1300000 --focus twenty --out "$work/corpus-twenty.jsonl"
+"$python" train.py --corpus "$work/corpus-twenty.jsonl" --init "$work/trained" --out "$work/stage2" --seed "$((seed + 1))" \
+  --steps 140 --lr 1e-3
+# The export check reads the main corpus's held-out documents (they cover every part of the prompt format).
+mv "$work/stage2/held-out.jsonl" "$work/stage2/held-out-twenty.jsonl"
+cp "$work/trained/held-out.jsonl" "$work/stage2/held-out.jsonl"
+"$python" export_check.py "$work/stage2"
+cd "$root"
+dotnet build src/Client -c Release -v q -nologo
+cli=(dotnet src/Client/bin/Release/net10.0/agent-theater.dll)
+"${cli[@]}" model pack "$work/stage2" --out models/agent-theater-small.gguf --qtype q8_0
+cp "$work/stage2/export-check.jsonl" models/agent-theater-small.check.jsonl
+"$python" tools/model/evaluate.py --model models/agent-theater-small.gguf --out models/evaluation.json \
+  --agent-theater "${cli[*]}"
