@@ -106,6 +106,18 @@ class Tokenizer:
             out.extend(ids)
         return out
 
+    def encode_with_offsets(self, text):
+        """The ids of encode(text) and, for each, where its word starts in text (-1: the added space; BOS: -1)."""
+        ids, offsets = [BOS], [-1]
+        for match in _CHUNK.finditer(escape(text)):
+            chunk = match.group(0)
+            pieces = self._cache.get(chunk)
+            if pieces is None:
+                pieces = self._cache[chunk] = self._spm(chunk)
+            ids.extend(pieces)
+            offsets.extend([match.start() - 1] * len(pieces))
+        return ids, offsets
+
     def decode(self, ids):
         data = bytearray()
         for i in ids:

@@ -156,7 +156,25 @@ def load_corpus(path, held_out_every):
     return train, held
 
 
-def document_batches(docs_ids, context, batch, rng):
+def answer_mask(tokenizer, text):
+    """Token ids of text and which of them carry loss under --loss-on answers: in a twenty-questions game seen by the
+    answerer, only the answerer's lines (and their line ends); in any other document, every token."""
+    ids, offsets = tokenizer.encode_with_offsets(text)
+    first = text.split("\n", 1)[0]
+    if "the player of twenty questions who has thought" not in first:
+        return ids, None
+    name = first.removeprefix("[Character] ").split(",", 1)[0]
+    spans, start = [], text.index("\n\n")
+    while (at := text.find(f"\n{name}:", start)) >= 0:
+        begin = at + len(name) + 2
+        end = text.find("\n", begin)
+        spans.append((begin, end + 1 if end >= 0 else len(text)))
+        start = begin
+    keep = [any(b <= o < e for b, e in spans) for o in offsets]
+    return ids, keep
+
+
+def document_batches(docs_ids, context, batch, rng, masks=None):
     """Endless batches of whole documents, each from position 0 as the engine sees a prompt; documents of similar
     length go together so padding (ignored by the loss) stays small."""
     order = sorted(range(len(docs_ids)), key=lambda i: len(docs_ids[i]))
@@ -166,11 +184,15 @@ def document_batches(docs_ids, context, batch, rng):
         for group in groups:
             length = min(context + 1, max(len(docs_ids[i]) for i in group))
             x = np.full((len(group), length), -100, dtype=np.int64)
+            y = np.full((len(group), length), -100, dtype=np.int64)
             for row, i in enumerate(group):
                 ids = docs_ids[i][:length]
                 x[row, :len(ids)] = ids
+                y[row, :len(ids)] = ids
+                if masks is not None and masks[i] is not None:
+                    y[row, :len(ids)] = np.where(masks[i][:len(ids)], ids, -100)
             inputs = torch.from_numpy(np.where(x[:, :-1] < 0, 0, x[:, :-1]))
-            yield inputs, torch.from_numpy(x[:, 1:])
+            yield inputs, torch.from_numpy(y[:, 1:])
 
 
 @torch.no_grad()
@@ -196,6 +218,8 @@ def main():
     parser.add_argument("--batch", type=int, default=24, help="documents per step")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--loss-on", choices=["all", "answers"], default="all",
+                        help="answers: in twenty-questions games seen by the answerer, learn only from the answers")
     parser.add_argument("--init", help="continue from this trained folder (its weights and tokenizer): a further stage")
     parser.add_argument("--config", default="{}", help="JSON overriding CONFIG's hyperparameters (e.g. a tiny model for a quick check)")
     parser.add_argument("--bench", action="store_true", help="time 10 steps and exit")
@@ -216,7 +240,12 @@ def main():
         tokenizer = Tokenizer.train(train_docs, cfg["vocab_size"])
     cfg["vocab_size"] = len(tokenizer.tokens)
     tokenizer.save(os.path.join(args.out, "tokenizer.json"))
-    train_ids = [tokenizer.encode(d) for d in train_docs]
+    masks = None
+    if args.loss_on == "answers":
+        encoded = [answer_mask(tokenizer, d) for d in train_docs]
+        train_ids, masks = [e[0] for e in encoded], [e[1] for e in encoded]
+    else:
+        train_ids = [tokenizer.encode(d) for d in train_docs]
     train_tokens = sum(map(len, train_ids))
     held_ids = [tokenizer.encode(d) for d in held_docs]
     print(f"train: {len(train_docs)} documents, {train_tokens:,} tokens; held out {len(held_docs)} documents, "
@@ -235,7 +264,7 @@ def main():
     warmup = max(1, args.steps // 20)
     log = []
     context, t0, seen = cfg["context_length"], time.time(), 0
-    batches = document_batches(train_ids, context, args.batch, rng)
+    batches = document_batches(train_ids, context, args.batch, rng, masks)
     steps = 10 if args.bench else args.steps
     for step in range(1, steps + 1):
         lr = args.lr * (step / warmup if step <= warmup else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup))))
@@ -265,7 +294,7 @@ def main():
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     with open(os.path.join(args.out, "training.json"), "w") as f:
-        json.dump({"seed": args.seed, "init": args.init, "corpus": os.path.basename(args.corpus), "steps": steps, "batch": args.batch, "context": context, "lr": args.lr,
+        json.dump({"seed": args.seed, "init": args.init, "corpus": os.path.basename(args.corpus), "loss_on": args.loss_on, "steps": steps, "batch": args.batch, "context": context, "lr": args.lr,
                    "train_tokens": train_tokens, "tokens_seen": seen,
                    "held_out_documents": len(held_docs), "held_out_loss": held_loss,
                    "held_out_perplexity": math.exp(held_loss), "seconds": round(time.time() - started), "log": log}, f, indent=1)
