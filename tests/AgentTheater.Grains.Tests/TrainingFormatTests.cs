@@ -12,10 +12,12 @@ namespace AgentTheater.Grains.Tests;
 /// </summary>
 public sealed class TrainingFormatTests
 {
+    private static readonly string CheckPath = Path.Combine(RepositoryRoot(), "models", "agent-theater-small.check.jsonl");
+
     [Fact]
     public void CorpusDocuments_AreExactlyWhatDialoguePromptBuilds()
     {
-        var documents = File.ReadLines(Path.Combine(RepositoryRoot(), "models", "agent-theater-small.check.jsonl"))
+        var documents = File.ReadLines(CheckPath)
             .Where(l => l.Length > 0)
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()!)
             .ToList();
@@ -31,7 +33,7 @@ public sealed class TrainingFormatTests
     [Fact]
     public void CorpusDocuments_CoverWhispersSecretsAndEveryHeader()
     {
-        var text = string.Join("\n", File.ReadLines(Path.Combine(RepositoryRoot(), "models", "agent-theater-small.check.jsonl")));
+        var text = string.Join("\n", File.ReadLines(CheckPath));
         foreach (var marker in new[] { "[Goals] ", "[Secret] ", "[Style] ", "[Present] ", "[Scene] ", "(whispering to you): ", "Narrator: " })
         {
             Assert.Contains(marker, text, StringComparison.Ordinal);

@@ -100,20 +100,14 @@ class Tokenizer:
     def encode(self, text, bos=True):
         out = [BOS] if bos else []
         for chunk in chunks(text):
-            ids = self._cache.get(chunk)
-            if ids is None:
-                ids = self._cache[chunk] = self._spm(chunk)
-            out.extend(ids)
+            out.extend(self._word(chunk))
         return out
 
     def encode_with_offsets(self, text):
         """The ids of encode(text) and, for each, where its word starts in text (-1: the added space; BOS: -1)."""
         ids, offsets = [BOS], [-1]
         for match in _CHUNK.finditer(escape(text)):
-            chunk = match.group(0)
-            pieces = self._cache.get(chunk)
-            if pieces is None:
-                pieces = self._cache[chunk] = self._spm(chunk)
+            pieces = self._word(match.group(0))
             ids.extend(pieces)
             offsets.extend([match.start() - 1] * len(pieces))
         return ids, offsets
@@ -127,6 +121,13 @@ class Tokenizer:
                 data.extend(self.tokens[i].replace(SPACE, " ").encode("utf-8"))
         text = data.decode("utf-8", errors="replace")
         return text[1:] if text.startswith(" ") else text
+
+    def _word(self, chunk):
+        """The ids of one word (cached: the corpus repeats its words)."""
+        ids = self._cache.get(chunk)
+        if ids is None:
+            ids = self._cache[chunk] = self._spm(chunk)
+        return ids
 
     def _spm(self, text):
         """llm_tokenizer_spm_session::tokenize, on one word."""

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using AgentTheater.Inference.Benchmarks;
 using AgentTheater.Inference.Native;
-using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Client.Commands;
 
@@ -43,8 +42,7 @@ internal static class BenchCommand
                 Positive("--batch", result.GetValue(batch)),
                 result.GetValue(threads));
             var path = result.GetValue(model) ?? ModelCommand.EnsureSynthetic(result.GetValue(shape)!, result.GetValue(type)!);
-            // llama.cpp warns about every context smaller than the training context; only its errors matter here.
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("llama.cpp", LogLevel.Error));
+            using var loggers = CommandLogging.LlamaErrorsOnly();
             var runtime = LlamaLibrary.Initialize(logger: loggers.CreateLogger("llama.cpp"));
             using var loaded = LlamaModel.Load(path);
             var measurePool = !result.GetValue(raw);

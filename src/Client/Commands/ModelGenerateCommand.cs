@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Native;
-using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Client.Commands;
 
@@ -31,7 +30,7 @@ internal static class ModelGenerateCommand
         {
             var inputPath = result.GetValue(prompts)!;
             var requests = ReadPrompts(inputPath);
-            using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning).AddFilter("llama.cpp", LogLevel.Error));
+            using var loggers = CommandLogging.LlamaErrorsOnly();
             LlamaLibrary.Initialize(logger: loggers.CreateLogger("llama.cpp"));
             await using var pool = new InferencePool(
                 new InferencePoolOptions

@@ -42,6 +42,16 @@ public static class GgmlTypeInfo
         return elements / block * BlockBytes(type);
     }
 
+    /// <summary>The GGUF <c>general.file_type</c> (llama_ftype) of a model whose matrices are all <paramref name="type"/>.</summary>
+    public static uint FileType(GgmlType type) => type switch
+    {
+        GgmlType.F32 => 0,   // LLAMA_FTYPE_ALL_F32
+        GgmlType.F16 => 1,   // LLAMA_FTYPE_MOSTLY_F16
+        GgmlType.Q4_0 => 2,  // LLAMA_FTYPE_MOSTLY_Q4_0
+        GgmlType.Q8_0 => 7,  // LLAMA_FTYPE_MOSTLY_Q8_0
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unsupported weight type."),
+    };
+
     /// <summary>Parses "f32", "f16", "q8_0", "q4_0" (case-insensitive).</summary>
     public static GgmlType Parse(string text) => text.ToLowerInvariant() switch
     {

@@ -361,7 +361,7 @@ public static class SyntheticModel
         var writer = new GgufWriter()
             .Add("general.architecture", "llama")
             .Add("general.name", $"agent-theater synthetic {shape.Name}")
-            .Add("general.file_type", FileType(weightType))
+            .Add("general.file_type", GgmlTypeInfo.FileType(weightType))
             .Add("llama.context_length", (uint)shape.ContextLength)
             .Add("llama.embedding_length", (uint)shape.EmbeddingLength)
             .Add("llama.block_count", (uint)shape.BlockCount)
@@ -440,15 +440,6 @@ public static class SyntheticModel
                 nameof(shape));
         }
     }
-
-    private static uint FileType(GgmlType weightType) => weightType switch
-    {
-        GgmlType.F32 => 0,   // LLAMA_FTYPE_ALL_F32
-        GgmlType.F16 => 1,   // LLAMA_FTYPE_MOSTLY_F16
-        GgmlType.Q4_0 => 2,  // LLAMA_FTYPE_MOSTLY_Q4_0
-        GgmlType.Q8_0 => 7,  // LLAMA_FTYPE_MOSTLY_Q8_0
-        _ => throw new ArgumentOutOfRangeException(nameof(weightType), weightType, "Unsupported weight type."),
-    };
 
     private static ulong TensorSeed(int seed, int tensorIndex) =>
         SplitMix64(((ulong)(uint)seed << 32) ^ (ulong)(uint)tensorIndex ^ 0x5DEECE66DUL);

@@ -101,17 +101,16 @@ public static class TrainedModelPacker
                 $"holds {tokenizer.Tokens.Count} tokens, {tokenizer.Scores.Count} scores and {tokenizer.TokenTypes.Count} types; config.json says vocab_size {config.VocabularySize}.");
         }
 
+        if (weightType is not (GgmlType.F32 or GgmlType.F16 or GgmlType.Q8_0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weightType), weightType, "Packs F32, F16 or Q8_0.");
+        }
+
         var writer = new GgufWriter()
             .Add("general.architecture", "llama")
             .Add("general.name", card.Name)
             .Add("general.description", card.Description)
-            .Add("general.file_type", weightType switch
-            {
-                GgmlType.F32 => 0u,
-                GgmlType.F16 => 1u,
-                GgmlType.Q8_0 => 7u,
-                _ => throw new ArgumentOutOfRangeException(nameof(weightType), weightType, "Packs F32, F16 or Q8_0."),
-            })
+            .Add("general.file_type", GgmlTypeInfo.FileType(weightType))
             .Add("general.quantization_version", 2u)
             .Add("llama.context_length", (uint)config.ContextLength)
             .Add("llama.embedding_length", (uint)config.EmbeddingLength)
