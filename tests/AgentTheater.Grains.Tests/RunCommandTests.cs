@@ -105,6 +105,57 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ModelPack_FolderWithoutTrainerOutput_NamesTheMissingFile_AndWritesNoModel()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"trained-{Guid.NewGuid():N}")).FullName;
+        var output = Path.Combine(fixture.Directory, $"packed-{Guid.NewGuid():N}.gguf");
+
+        var (code, _, stderr) = await AgentTheaterAsync("model", "pack", folder, "--out", output);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{Path.Combine(folder, "config.json")}: missing", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task ModelPack_TokenizerThatDoesNotFitTheConfig_NamesTheTokenizerFile()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"trained-{Guid.NewGuid():N}")).FullName;
+        var cancel = TestContext.Current.CancellationToken;
+        await File.WriteAllTextAsync(Path.Combine(folder, "config.json"), """
+            {"vocab_size": 5, "embedding_length": 32, "block_count": 1, "head_count": 1, "head_count_kv": 1,
+             "feed_forward_length": 32, "context_length": 64, "rope_freq_base": 10000.0, "rms_epsilon": 1e-5}
+            """, cancel);
+        await File.WriteAllTextAsync(Path.Combine(folder, "tokenizer.json"), """
+            {"model": "llama", "add_space_prefix": true, "bos_token_id": 1, "eos_token_id": 2, "unknown_token_id": 0,
+             "tokens": ["<unk>", "<s>", "</s>"], "scores": [0, 0, 0], "token_types": [2, 3, 3]}
+            """, cancel);
+        // An empty safetensors file: an 8-byte header length, then the header "{}" padded to 8 bytes.
+        await File.WriteAllBytesAsync(Path.Combine(folder, "model.safetensors"), [8, 0, 0, 0, 0, 0, 0, 0, .. "{}      "u8], cancel);
+        var output = Path.Combine(fixture.Directory, $"packed-{Guid.NewGuid():N}.gguf");
+
+        var (code, _, stderr) = await AgentTheaterAsync("model", "pack", folder, "--out", output);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{Path.Combine(folder, "tokenizer.json")}: holds 3 tokens, 3 scores and 3 types; config.json says vocab_size 5", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task ModelGenerate_MalformedPromptLine_NamesFileAndLine_AndWritesNothing()
+    {
+        var prompts = Path.Combine(fixture.Directory, $"prompts-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllTextAsync(prompts, "{\"id\": \"a\", \"prompt\": \"Hal:\"}\n{\"id\": \"b\"}\n", TestContext.Current.CancellationToken);
+        var output = Path.Combine(fixture.Directory, $"completions-{Guid.NewGuid():N}.jsonl");
+
+        var (code, _, stderr) = await AgentTheaterAsync("model", "generate", "--model", fixture.ModelPath, "--prompts", prompts, "--out", output);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"{prompts}:2: each line needs \"id\" and \"prompt\"", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public async Task Run_MissingScenario_NamesTheFile_AndWritesNothing()
     {
         var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
