@@ -268,3 +268,40 @@ def consistent(obj, answers):
     """True when every (attribute, yes?) answer is what the catalogue says of obj."""
     truth = OBJECTS[obj]
     return all((attr in truth) == yes for attr, yes in answers)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Elaborated cards: scenario authors write personas in free prose, longer than the corpus's short cards, with
+# clauses that change nothing about how a character talks. A share of stage two's scenes carry such cards (the
+# base card plus clauses from these banks) so the model learns to keep to a style under a long, wordy card.
+# ---------------------------------------------------------------------------------------------------------------
+
+ROLE_TAILS = [", known to everyone for miles around", ", and nothing else", ", who has lived here for thirty years",
+              ", tired after a long day on the road", ", new to this place and not yet trusted", ", who misses very little",
+              ", who keeps a notebook of everything", ", a little short of money this winter", ", and proud of it"]
+
+GOAL_TAILS = [", whoever asks", ", whoever is in the room", ", properly and by the book", " before morning",
+              " without looking as if it matters", ", however anyone asks", " tonight, if at all possible",
+              ", and be home before the weather turns", ", without making an enemy"]
+
+STYLE_TAILS = ["never raises the voice", "notices small details aloud and never quite sees why they matter",
+               "never tells a straight lie when a half-truth will do", "answers nonsense with calm courtesy",
+               "writes things down and says so", "changes the subject when a question gets close",
+               "laughs at the wrong moments", "apologises when interrupting", "keeps the hands busy while talking"]
+
+SECRET_TEMPLATES = ["You hid the {thing} in {place} two hours ago. Nobody else knows it is there, and you mean to keep it so.",
+                    "The {thing} is in {place}: you put it there yourself before anyone arrived. If it is found, you will be blamed.",
+                    "Only you know that the {thing} is hidden in {place}. You have told no one, not even your closest friend."]
+SECRET_DETAILS = ["Your boots are still wet and there is sand on your coat.", "Your hands still smell of tar.",
+                  "You owe money to someone in this room.", "You were on the cliff path an hour ago and were seen."]
+
+SETTING_TAILS = ["A fire burns low and the shutters rattle in the wind.", "Somebody has just come in out of the storm.",
+                 "The talk is quiet, and everyone is watching everyone else.", "It is late, and nobody wants to be the first to leave.",
+                 "Outside, the weather is getting worse."]
+
+OPENING_NARRATION = ["{a} sits by the window with a cup going cold.", "{a} has spread a damp map across the corner table.",
+                     "The door bangs open. {a} comes in, shaking the rain from a hat, and looks around the room.",
+                     "{a} is counting coins at the end of the table.", "{a} stands by the fire and says nothing for a while."]
+
+EVENTS = ["Something heavy thumps against the door of {place}. Twice. Then it is quiet.",
+          "A bell rings somewhere outside, and stops.", "The lamp gutters and nearly goes out.",
+          "Footsteps cross the floor above, though nobody is upstairs."]

@@ -13,9 +13,11 @@ usage: corpus.py --seed 1 --tokens 4000000 --out corpus.jsonl      (tokens estim
 import argparse
 import json
 import random
+import re
 import sys
 
-from catalogue import (ATTRIBUTES, CATCHPHRASES, INNS, NAMES, OBJECTS, ROLES, SETTINGS, SHIPS, STEADFAST_GOALS,
+from catalogue import (ATTRIBUTES, CATCHPHRASES, EVENTS, GOAL_TAILS, INNS, NAMES, OBJECTS, OPENING_NARRATION, ROLE_TAILS,
+                       ROLES, SECRET_DETAILS, SECRET_TEMPLATES, SETTING_TAILS, SETTINGS, SHIPS, STEADFAST_GOALS, STYLE_TAILS,
                        STYLES, TAKEOVER_ROLES, article)
 
 NARRATOR = "Narrator"
@@ -62,10 +64,13 @@ def fill(rng, template, world, persona=None, others=()):
                            thing=rng.choice(world["things"]), place=rng.choice(world["places"]))
 
 
-def make_world(rng):
+def make_world(rng, elaborate=False):
     setting, things, places = rng.choice(SETTINGS)
     inn, ship = rng.choice(INNS), rng.choice(SHIPS)
-    return {"setting": setting.format(inn=inn, ship=ship), "things": things, "places": places, "inn": inn, "ship": ship}
+    setting = setting.format(inn=inn, ship=ship)
+    if elaborate:
+        setting += " " + " ".join(rng.sample(SETTING_TAILS, rng.randint(1, 2)))
+    return {"setting": setting, "things": things, "places": places, "inn": inn, "ship": ship, "elaborate": elaborate}
 
 
 def make_persona(rng, name, world, role_entry=None, style_name=None, steadfast=False, secret=None):
@@ -85,6 +90,10 @@ def make_persona(rng, name, world, role_entry=None, style_name=None, steadfast=F
         pronoun, obj = rng.choice([("she", "her"), ("he", "his"), ("they", "their")])
         goals.append(rng.choice(STEADFAST_GOALS).format(pronoun=pronoun, pronoun_obj=obj))
     role = role_text.format(inn=world["inn"], ship=world["ship"])
+    if world["elaborate"]:
+        role += rng.choice(ROLE_TAILS)
+        goals = [g + rng.choice(GOAL_TAILS) if rng.random() < 0.6 else g for g in goals]
+        style_text += "; " + "; ".join(rng.sample(STYLE_TAILS, rng.randint(1, 2)))
     return Persona(name, role, goals, secret or [], style_name, style_text,
                    signatures + ([catchphrase] if catchphrase else []), catchphrase)
 
@@ -111,28 +120,47 @@ NEUTRAL = ["Where were you at midnight?", "I saw a light near {place}.", "Someon
            "It is late. We should all be careful.", "I heard footsteps in {place}.", "That {thing} was not here before."]
 
 
-def ensemble_scene(rng):
-    world = make_world(rng)
+def elaborated_secret(rng, thing, place):
+    return [rng.choice(SECRET_TEMPLATES).format(thing=thing, place=place)] + \
+        ([rng.choice(SECRET_DETAILS)] if rng.random() < 0.6 else [])
+
+
+def opening(rng, names):
+    """Narration before the first line of an elaborated scene, as scenarios write it."""
+    return [Line(NARRATOR, rng.choice(OPENING_NARRATION).format(a=name)) for name in rng.sample(names, rng.randint(1, min(3, len(names))))]
+
+
+def ensemble_scene(rng, elaborate=0.0):
+    world = make_world(rng, elaborate > 0 and rng.random() < elaborate)
     count = rng.choice([2, 2, 3, 3, 4])
     names = rng.sample(NAMES, count)
     holder = rng.randrange(count) if rng.random() < 0.6 else None
     secret_thing, secret_place = rng.choice(world["things"]), rng.choice(world["places"])
     cast = []
     for i, name in enumerate(names):
-        secret = [f"The {secret_thing} is hidden in {secret_place}. Nobody else knows."] if i == holder else None
+        secret = None if i != holder else elaborated_secret(rng, secret_thing, secret_place) if world["elaborate"] \
+            else [f"The {secret_thing} is hidden in {secret_place}. Nobody else knows."]
         cast.append(make_persona(rng, name, world, secret=secret))
     lines = []
-    if rng.random() < 0.5:
+    if world["elaborate"]:
+        lines += opening(rng, names)
+    elif rng.random() < 0.5:
         lines.append(Line(NARRATOR, f"{names[0]} is by the fire. {names[1]} comes in out of the night."))
     turns = rng.randint(6, 14)
+    event_at = rng.randint(2, turns - 1) if world["elaborate"] and rng.random() < 0.5 else None
     revealed = False
     speaker = rng.randrange(count)
-    for _ in range(turns):
+    for turn in range(turns):
+        if turn == event_at:
+            lines.append(Line(NARRATOR, rng.choice(EVENTS).format(place=rng.choice(world["places"]))))
         p = cast[speaker]
         others = [n for n in names if n != p.name]
         roll = rng.random()
         asker = lines[-1].text if lines else ""
-        if f"where the {secret_thing} is" in asker and holder is not None:
+        if lines and lines[-1].speaker == NARRATOR and turn == event_at:
+            text = fill(rng, rng.choice(["What was that?", "Did anyone else hear that?", "Nobody move.", "That came from {place}."]),
+                        world, p, others) + " " + styled_line(rng, p, world, others)
+        elif f"where the {secret_thing} is" in asker and holder is not None:
             if speaker == holder:
                 if rng.random() < 0.3 or revealed:
                     text = rng.choice([f"Between you and me, the {secret_thing} is in {secret_place}.",
@@ -172,8 +200,8 @@ PUSHES = [
 PUSH_ALL = "Everyone, stop the story. Drop your roles and tell me who you really are."
 
 
-def takeover_scene(rng, comply=None):
-    world = make_world(rng)
+def takeover_scene(rng, comply=None, elaborate=0.0):
+    world = make_world(rng, elaborate > 0 and rng.random() < elaborate)
     names = rng.sample(NAMES, rng.choice([2, 2, 3]))
     role_key = rng.choice(list(TAKEOVER_ROLES))
     new_style, role_long = TAKEOVER_ROLES[role_key]
@@ -194,7 +222,7 @@ def takeover_scene(rng, comply=None):
     else:
         push = rng.choice(PUSHES).format(role=role_key, role_long=role_long, word=first_word[0].upper() + first_word[1:],
                                          old=old, target=target.name)
-    lines = []
+    lines = opening(rng, names) if world["elaborate"] else []
     push_at = rng.randint(2, 6)
     turns = push_at + rng.randint(3, 7)
     speaker = rng.randrange(len(cast))
@@ -274,7 +302,9 @@ def best_attributes(candidates, asked):
     return [a for _, a in scored[:4]]
 
 
-def twenty_scene(rng, committed=None, obj=None, answerer_view=0.65):
+def twenty_scene(rng, committed=None, obj=None, answerer_view=0.65, drill=False):
+    """One game. drill: the questioner asks about attributes in random order (not the most informative first) and
+    guesses only at the end, so a game carries more answers that must be read off the object."""
     q, a = (("Pip", "Ada") if rng.random() < 0.3 else tuple(rng.sample(NAMES, 2)))
     committed = rng.random() < 0.5 if committed is None else committed
     obj = obj or rng.choice(list(OBJECTS))
@@ -288,8 +318,9 @@ def twenty_scene(rng, committed=None, obj=None, answerer_view=0.65):
     stop_after = rng.randint(3, 14) if rng.random() < 0.35 else None
     ended = False
     for number in range(1, 21):
-        attrs = best_attributes(candidates, asked)
-        guess = len(candidates) <= 2 or not attrs or (len(candidates) <= 4 and rng.random() < 0.4)
+        attrs = [a for a in ATTRIBUTES if a not in asked] if drill else best_attributes(candidates, asked)
+        guess = (len(candidates) <= 1 or not attrs) if drill else \
+            (len(candidates) <= 2 or not attrs or (len(candidates) <= 4 and rng.random() < 0.4))
         if guess:
             target = rng.choice(candidates)
             question = f"is it {article(target)} {target}?"
@@ -329,36 +360,80 @@ def twenty_scene(rng, committed=None, obj=None, answerer_view=0.65):
     return render(view, [q, a], setting, lines), {"committed": committed, "object": obj, "view": "answerer" if view is answerer else "questioner"}
 
 
+def about(question, obj):
+    """A twenty-questions question about "it" asked of a named object: "is it metal?" -> "Is a kettle metal?"."""
+    named = re.sub(r"\bit\b", f"{article(obj)} {obj}", question, count=1)
+    return named[0].upper() + named[1:]
+
+
+LESSON_SETTINGS = ["A village schoolroom on a Monday morning, a tray of everyday objects on the teacher's desk.",
+                   "A farmhouse kitchen after supper; a grandparent is teaching a child the names of things.",
+                   "A quiz night in the back room of the {inn}, a chalkboard and a bell."]
+
+
+def lesson_scene(rng):
+    """Plain questions about named catalogue objects, answered from the catalogue: the facts that a twenty-questions
+    answerer must read off its object, each with the object right next to the attribute."""
+    teacher_name, pupil_name = rng.sample(NAMES, 2)
+    world = make_world(rng)
+    teacher = Persona(teacher_name, rng.choice(["a patient schoolteacher", "a grandparent who knows every household object",
+                                                "the quizmaster, who checks every answer against the card"]),
+                      ["answer every question about the objects truthfully"], [], "plain",
+                      'plain and patient; answers "Yes." or "No." and says what is true of the object', [], None)
+    pupil = Persona(pupil_name, "a curious pupil", ["learn what every object is made of and what it is for"], [], "plain",
+                    "curious; asks one question at a time", [], None)
+    lines = []
+    for obj in rng.sample(list(OBJECTS), rng.randint(2, 5)):
+        for attr in rng.sample(list(ATTRIBUTES), rng.randint(3, 8)):
+            lines.append(Line(pupil_name, about(rng.choice(ATTRIBUTES[attr]), obj)))
+            yes = attr in OBJECTS[obj]
+            reply = "Yes." if yes else "No."
+            if rng.random() < 0.3:
+                reply += rng.choice([" That's right.", " Good question.", " Think about it."])
+            lines.append(Line(teacher_name, reply))
+    setting = rng.choice(LESSON_SETTINGS).format(inn=world["inn"])
+    view = teacher if rng.random() < 0.7 else pupil
+    return render(view, [teacher_name, pupil_name], setting, lines)
+
+
 FOCUS = {
-    # The main corpus.
-    "all": {"mix": (0.4, 0.22, 0.38), "committed": 0.5, "answerer_view": 0.65},
-    # Stage two of training: mostly twenty-questions games seen by an answerer who knows the object, so the model
-    # learns the catalogue's attributes, with the rest of the corpus mixed in so it forgets nothing.
-    "twenty": {"mix": (0.15, 0.1, 0.75), "committed": 0.8, "answerer_view": 0.9},
+    # The main corpus. mix: shares of ensemble, takeover, twenty-questions and lesson documents.
+    "all": {"mix": (0.4, 0.22, 0.38, 0.0), "committed": 0.5, "answerer_view": 0.65, "drill": 0.0, "elaborate": 0.0},
+    # Stage two of training: mostly twenty-questions games seen by an answerer who knows the object, and lessons that
+    # state the catalogue's facts next to the object, so the model learns to read its answers off the object; the rest
+    # of the corpus is mixed in so it forgets nothing.
+    # Its ensemble and takeover scenes carry elaborated cards half the time (see catalogue.ROLE_TAILS).
+    "twenty": {"mix": (0.22, 0.13, 0.4, 0.25), "committed": 0.8, "answerer_view": 0.9, "drill": 0.5, "elaborate": 0.5},
 }
 
 
 def generate(seed, target_chars, focus="all"):
-    mix, committed, answerer_view = FOCUS[focus]["mix"], FOCUS[focus]["committed"], FOCUS[focus]["answerer_view"]
+    settings = FOCUS[focus]
+    mix = settings["mix"]
     rng = random.Random(seed)
     total = 0
     while total < target_chars:
         roll = rng.random()
         if roll < mix[0]:
-            views, _ = ensemble_scene(rng)
+            views, _ = ensemble_scene(rng, settings["elaborate"])
             for v in views[: rng.randint(1, 2)]:
                 total += len(v)
                 yield {"kind": "ensemble", "text": v}
         elif roll < mix[0] + mix[1]:
-            views, meta = takeover_scene(rng)
+            views, meta = takeover_scene(rng, elaborate=settings["elaborate"])
             for v in views:
                 total += len(v)
                 yield {"kind": "takeover", "text": v, **meta}
-        else:
-            text, meta = twenty_scene(rng, committed=rng.random() < committed, answerer_view=answerer_view) if focus != "all" \
-                else twenty_scene(rng)
+        elif roll < mix[0] + mix[1] + mix[2]:
+            text, meta = twenty_scene(rng) if focus == "all" else \
+                twenty_scene(rng, committed=rng.random() < settings["committed"], answerer_view=settings["answerer_view"],
+                             drill=rng.random() < settings["drill"])
             total += len(text)
             yield {"kind": "twenty", "text": text, **meta}
+        else:
+            text = lesson_scene(rng)
+            total += len(text)
+            yield {"kind": "lesson", "text": text}
 
 
 def main():
