@@ -383,12 +383,12 @@ def lesson_scene(rng):
     pupil = Persona(pupil_name, "a curious pupil", ["learn what every object is made of and what it is for"], [], "plain",
                     "curious; asks one question at a time", [], None)
     lines = []
-    for obj in rng.sample(list(OBJECTS), rng.randint(2, 5)):
-        for attr in rng.sample(list(ATTRIBUTES), rng.randint(3, 8)):
+    for obj in rng.sample(list(OBJECTS), rng.randint(3, 5)):
+        for attr in rng.sample(list(ATTRIBUTES), rng.randint(6, 10)):
             lines.append(Line(pupil_name, about(rng.choice(ATTRIBUTES[attr]), obj)))
             yes = attr in OBJECTS[obj]
             reply = "Yes." if yes else "No."
-            if rng.random() < 0.3:
+            if rng.random() < 0.1:
                 reply += rng.choice([" That's right.", " Good question.", " Think about it."])
             lines.append(Line(teacher_name, reply))
     setting = rng.choice(LESSON_SETTINGS).format(inn=world["inn"])
@@ -403,7 +403,7 @@ FOCUS = {
     # state the catalogue's facts next to the object, so the model learns to read its answers off the object; the rest
     # of the corpus is mixed in so it forgets nothing.
     # Its ensemble and takeover scenes carry elaborated cards half the time (see catalogue.ROLE_TAILS).
-    "twenty": {"mix": (0.22, 0.13, 0.4, 0.25), "committed": 0.8, "answerer_view": 0.9, "drill": 0.5, "elaborate": 0.5},
+    "twenty": {"mix": (0.2, 0.12, 0.38, 0.3), "committed": 0.8, "answerer_view": 0.9, "drill": 0.5, "elaborate": 0.5},
 }
 
 

@@ -25,7 +25,8 @@ def main():
     torch.set_num_threads(os.cpu_count())
     model = load_model(args.folder)
     tokenizer = Tokenizer.load(os.path.join(args.folder, "tokenizer.json"))
-    yes_id, no_id = tokenizer.encode(" Yes")[-1], tokenizer.encode(" No")[-1]
+    # answers are one token each with their full stop ("▁Yes.", "▁No."), as the trainer's tokenizer splits them
+    yes_id, no_id = tokenizer.encode(" Yes.")[-1], tokenizer.encode(" No.")[-1]
     rng = random.Random(args.seed)
     right = total = said_yes = truly_yes = 0
     with torch.no_grad():

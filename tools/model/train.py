@@ -220,6 +220,9 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--loss-on", choices=["all", "answers"], default="all",
                         help="answers: in twenty-questions games seen by the answerer, learn only from the answers")
+    parser.add_argument("--answer-weight", type=float, default=1.0,
+                        help="weight of yes/no answer tokens (the first token of a line that is a bare \"Yes.\" or \"No.\") in the loss")
+    parser.add_argument("--checkpoint-every", type=int, default=0, help="also save the weights every N steps (to OUT/step-N)")
     parser.add_argument("--init", help="continue from this trained folder (its weights and tokenizer): a further stage")
     parser.add_argument("--config", default="{}", help="JSON overriding CONFIG's hyperparameters (e.g. a tiny model for a quick check)")
     parser.add_argument("--bench", action="store_true", help="time 10 steps and exit")
@@ -265,6 +268,9 @@ def main():
     log = []
     context, t0, seen = cfg["context_length"], time.time(), 0
     batches = document_batches(train_ids, context, args.batch, rng, masks)
+    # A yes/no answer: " Yes." or " No." (one token each, with the stop) right after a speaker's "Name:" cue.
+    answer_ids = torch.tensor([tokenizer.encode(a)[-1] for a in (" Yes.", " No.")])
+    cue_ids = torch.tensor([i for i, t in enumerate(tokenizer.tokens) if t.endswith(":") and len(t) > 1])
     steps = 10 if args.bench else args.steps
     for step in range(1, steps + 1):
         lr = args.lr * (step / warmup if step <= warmup else 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup))))
@@ -272,11 +278,24 @@ def main():
             group["lr"] = lr
         x, y = next(batches)
         seen += int((y >= 0).sum())
-        loss = F.cross_entropy(model(x).view(-1, cfg["vocab_size"]), y.reshape(-1), ignore_index=-100)
+        if args.answer_weight == 1.0:
+            loss = F.cross_entropy(model(x).view(-1, cfg["vocab_size"]), y.reshape(-1), ignore_index=-100)
+        else:
+            losses = F.cross_entropy(model(x).view(-1, cfg["vocab_size"]), y.reshape(-1), ignore_index=-100, reduction="none")
+            answer = torch.isin(y.reshape(-1), answer_ids) & torch.isin(x.reshape(-1), cue_ids)
+            weights = (y.reshape(-1) >= 0).float() * torch.where(answer, args.answer_weight, 1.0)
+            loss = (losses * weights).sum() / weights.sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        if args.checkpoint_every and step % args.checkpoint_every == 0 and step < steps:
+            folder = os.path.join(args.out, f"step-{step}")
+            os.makedirs(folder, exist_ok=True)
+            tokenizer.save(os.path.join(folder, "tokenizer.json"))
+            with open(os.path.join(folder, "config.json"), "w") as f:
+                json.dump({**cfg, "parameters": params}, f, indent=2)
+            save_safetensors(os.path.join(folder, "model.safetensors"), model.gguf_tensors())
         elapsed = time.time() - t0
         rate = seen / elapsed
         if step % 10 == 0 or step == steps:
@@ -294,7 +313,7 @@ def main():
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     with open(os.path.join(args.out, "training.json"), "w") as f:
-        json.dump({"seed": args.seed, "init": args.init, "corpus": os.path.basename(args.corpus), "loss_on": args.loss_on, "steps": steps, "batch": args.batch, "context": context, "lr": args.lr,
+        json.dump({"seed": args.seed, "init": args.init, "corpus": os.path.basename(args.corpus), "loss_on": args.loss_on, "answer_weight": args.answer_weight, "steps": steps, "batch": args.batch, "context": context, "lr": args.lr,
                    "train_tokens": train_tokens, "tokens_seen": seen,
                    "held_out_documents": len(held_docs), "held_out_loss": held_loss,
                    "held_out_perplexity": math.exp(held_loss), "seconds": round(time.time() - started), "log": log}, f, indent=1)
