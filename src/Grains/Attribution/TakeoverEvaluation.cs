@@ -47,7 +47,7 @@ public sealed record SceneOutcome(string Id, TakeoverLabel Label, IReadOnlyList<
         : null;
 
     /// <summary>Takeovers that are false: every one in resist and none scenes, and in comply scenes every one not of the label.</summary>
-    public IEnumerable<DetectedTakeover> False => Takeovers.Where(t => !IsOfTheLabel(t));
+    public IEnumerable<DetectedTakeover> FalseTakeovers => Takeovers.Where(t => !IsOfTheLabel(t));
 
     /// <summary>Lines of the target from its first line after the push to the detecting line, less one (0: detected at that first line).</summary>
     public int? DetectionDelay => Correct is { } t ? Delay(t.DetectedLineIndex) : null;
@@ -112,7 +112,7 @@ public static class TakeoverEvaluation
         var comply = outcomes.Where(o => o.Label.Kind == LabelKind.Comply).ToList();
         var detected = comply.Where(o => o.Correct is not null).ToList();
         var truePositives = detected.Count;
-        var falsePositives = outcomes.Sum(o => o.False.Count());
+        var falsePositives = outcomes.Sum(o => o.FalseTakeovers.Count());
         var precision = truePositives + falsePositives == 0 ? 1 : (double)truePositives / (truePositives + falsePositives);
         var recall = comply.Count == 0 ? 0 : (double)truePositives / comply.Count;
         var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
