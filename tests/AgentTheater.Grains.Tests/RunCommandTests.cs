@@ -237,10 +237,10 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         Assert.Contains($"{file}:2: not a takeover", stderr, StringComparison.Ordinal);
     }
 
-    private static Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(params string[] arguments) =>
+    internal static Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(params string[] arguments) =>
         AgentTheaterAsync(new Dictionary<string, string>(), arguments);
 
-    private static async Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(Dictionary<string, string> environment, params string[] arguments)
+    internal static async Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(Dictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
         foreach (var (name, value) in environment)

@@ -3,7 +3,7 @@ using AgentTheater.Client.Theater;
 
 namespace AgentTheater.Client.Commands;
 
-/// <summary><c>agent-theater takeovers RUN_FOLDER [--transcript]</c>.</summary>
+/// <summary><c>agent-theater takeovers RUN_FOLDER [--transcript]</c>, and <c>takeovers evaluate</c> (<see cref="TakeoversEvaluateCommand"/>).</summary>
 internal static class TakeoversCommand
 {
     public static Command Create()
@@ -14,6 +14,7 @@ internal static class TakeoversCommand
         {
             folder, transcript,
         };
+        command.Subcommands.Add(TakeoversEvaluateCommand.Create());
         command.SetAction((result, _) => CommandErrors.Run(() =>
         {
             var run = RunFolder.Open(result.GetValue(folder)!);

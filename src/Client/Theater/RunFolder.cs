@@ -97,6 +97,12 @@ internal sealed class RunFolder(string path)
         WriteAtomically(System.IO.Path.Combine(Path, "summary.md"), markdown);
     }
 
+    /// <summary>Writes <paramref name="value"/> as indented JSON to the file <paramref name="name"/> of the folder.</summary>
+    public void WriteJson(string name, object value) => WriteAtomically(System.IO.Path.Combine(Path, name), JsonSerializer.Serialize(value, IndentedJson));
+
+    /// <summary>Writes <paramref name="text"/> to the file <paramref name="name"/> of the folder.</summary>
+    public void WriteText(string name, string text) => WriteAtomically(System.IO.Path.Combine(Path, name), text);
+
     private static string JsonLines<T>(IEnumerable<T> items)
     {
         var text = new StringBuilder();
