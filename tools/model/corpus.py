@@ -414,6 +414,9 @@ FOCUS = {
     # of the corpus is mixed in so it forgets nothing.
     # Its ensemble and takeover scenes carry elaborated cards half the time (see catalogue.ROLE_TAILS).
     "twenty": {"mix": (0.2, 0.12, 0.38, 0.3), "committed": 0.8, "answerer_view": 0.9, "drill": 0.5, "elaborate": 0.5},
+    # Stage three: only the catalogue (lessons and drill games with the object given), trained on the answers alone
+    # (train.py --answer-weight 1000): the object-attribute table, which the mixed stage two learns too slowly.
+    "catalogue": {"mix": (0.0, 0.0, 0.4, 0.6), "committed": 1.0, "answerer_view": 1.0, "drill": 1.0, "elaborate": 0.0},
 }
 
 
@@ -451,7 +454,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=4_000_000, help="approximate size (characters / 4)")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--focus", choices=sorted(FOCUS), default="all", help="all: the main corpus; twenty: stage two")
+    parser.add_argument("--focus", choices=sorted(FOCUS), default="all", help="all: the main corpus (stage one); twenty: stage two; catalogue: stage three")
     args = parser.parse_args()
     count = 0
     with open(args.out, "w", encoding="utf-8") as out:
