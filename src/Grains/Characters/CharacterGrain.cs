@@ -3,6 +3,7 @@ using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Attribution;
+using AgentTheater.Grains.Inference;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Characters;
@@ -77,7 +78,7 @@ internal sealed partial class CharacterGrain(
         GenerateReply reply;
         try
         {
-            reply = await GrainFactory.GetGrain<IInferenceGrain>(0).Generate(
+            reply = await GrainFactory.Inference(session).Generate(
                 new GenerateCall(
                     session,
                     prompt,

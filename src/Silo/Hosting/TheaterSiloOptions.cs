@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace AgentTheater.Silo.Hosting;
 
 /// <summary>How this silo joins its cluster (section <c>Cluster</c>).</summary>
-public sealed class TheaterClusterOptions
+public sealed class TheaterClusterOptions : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Cluster";
@@ -30,6 +30,41 @@ public sealed class TheaterClusterOptions
 
     /// <summary>Localhost provider: the first silo's endpoint (host:port); empty on the first silo itself.</summary>
     public string? PrimarySiloEndpoint { get; set; }
+
+    /// <summary>
+    /// Redis provider: the StackExchange.Redis configuration string of the membership table (e.g. <c>redis:6379</c>);
+    /// silos register there and clients find the gateways there.
+    /// </summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>
+    /// Redis provider: the address other silos and clients reach this one at (e.g. the pod IP); empty for this host's
+    /// first IPv4 address. The silo listens on every address either way.
+    /// </summary>
+    public string? AdvertisedIPAddress { get; set; }
+
+    /// <summary>Name of this silo in membership and in <c>agent-theater cluster status</c>; empty for Orleans' default.</summary>
+    public string? SiloName { get; set; }
+
+    /// <summary>
+    /// Silo metadata this silo declares, published to the cluster (e.g. <c>Cluster:Metadata:gpu=true</c>, as an
+    /// environment variable <c>Cluster__Metadata__gpu=true</c>). The model is added from <c>Inference:ModelPath</c>.
+    /// </summary>
+    public Dictionary<string, string> Metadata { get; set; } = [];
+
+    /// <summary>Rules across settings.</summary>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (Provider == "Redis" && string.IsNullOrWhiteSpace(RedisConnectionString))
+        {
+            yield return new ValidationResult("Cluster:RedisConnectionString is required when Cluster:Provider is Redis.", [nameof(RedisConnectionString)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(AdvertisedIPAddress) && !System.Net.IPAddress.TryParse(AdvertisedIPAddress, out _))
+        {
+            yield return new ValidationResult($"Cluster:AdvertisedIPAddress '{AdvertisedIPAddress}' is not an IP address.", [nameof(AdvertisedIPAddress)]);
+        }
+    }
 }
 
 /// <summary>Where grain state goes (section <c>Storage</c>).</summary>
@@ -38,9 +73,15 @@ public sealed class TheaterStorageOptions
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Storage";
 
-    /// <summary><c>Sqlite</c> (durable, one machine) or <c>Memory</c> (tests only: lost on restart).</summary>
-    [Required, RegularExpression("^(Sqlite|Memory)$", ErrorMessage = "Storage:Provider must be Sqlite or Memory.")]
+    /// <summary>
+    /// <c>Sqlite</c> (durable, one machine), <c>Redis</c> (durable, shared by every silo of a cluster) or <c>Memory</c>
+    /// (tests only: lost on restart).
+    /// </summary>
+    [Required, RegularExpression("^(Sqlite|Redis|Memory)$", ErrorMessage = "Storage:Provider must be Sqlite, Redis or Memory.")]
     public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>Redis provider: StackExchange.Redis configuration string; empty for <c>Cluster:RedisConnectionString</c>.</summary>
+    public string? RedisConnectionString { get; set; }
 
     /// <summary>SQLite database file.</summary>
     public string SqlitePath { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".agent-theater", "state.db");
