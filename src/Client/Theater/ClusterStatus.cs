@@ -60,9 +60,12 @@ internal static class ClusterStatus
             """);
         foreach (var row in rows)
         {
-            var metadata = row.Metadata is null
-                ? "(no report)"
-                : string.Join(" ", row.Metadata.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+            var metadata = row.Metadata switch
+            {
+                null => "(no report)",
+                { Count: 0 } => "-",
+                var pairs => string.Join(" ", pairs.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")),
+            };
             var pool = row.Pool is { } p
                 ? string.Create(CultureInfo.InvariantCulture, $"{p.Model}: {p.Running}/{p.Sequences} sequences running, {p.InFlight} in flight, {p.Requests:N0} requests, {p.GeneratedTokens:N0} tokens generated, {p.PrefixReuseRatio:P0} prefix reuse")
                 : "-";

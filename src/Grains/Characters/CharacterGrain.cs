@@ -30,7 +30,9 @@ internal sealed partial class CharacterGrain(
     public async Task Join(CharacterCasting casting)
     {
         ArgumentNullException.ThrowIfNull(casting);
-        if (state.State.Casting == casting)
+        // The same scene and persona is the same casting, whichever copy of it arrives: a casting that crossed silos or
+        // came back from storage holds other list instances, so record equality would not see it.
+        if (state.State.Casting is { } cast && cast.SceneKey == casting.SceneKey && cast.Persona.Id == casting.Persona.Id)
         {
             return;
         }

@@ -116,7 +116,8 @@ public static class TheaterSiloHostingExtensions
         // The pool as the inference grain left it: asking never loads a model (none before the first inference call).
         app.MapGet("/status", (IServiceProvider services) =>
         {
-            var configured = services.GetService<IOptions<InferencePoolOptions>>()?.Value.ModelPath;
+            var hostsInference = services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(InferencePool));
+            var configured = hostsInference ? services.GetRequiredService<IOptions<InferencePoolOptions>>().Value.ModelPath : null;
             var pool = services.GetRequiredService<InferencePoolTelemetry>().Pool;
             if (pool is null)
             {
