@@ -4,11 +4,13 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Cluster;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
+using Orleans.Runtime.Placement;
 
 namespace AgentTheater.Grains.Tests;
 
@@ -38,6 +40,9 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
             silos.Add(SiloProcess.Start("gpu-b", redis, clusterId, fixture.ModelPath));
             silos.Add(SiloProcess.Start("cpu-c", redis, clusterId, modelPath: null));
             await Task.WhenAll(silos.Select(s => s.WaitReadyAsync()));
+            observer = await ConnectAsync(redis, clusterId);
+            var grains = observer.Services.GetRequiredService<IClusterClient>();
+            await WaitUntilEverySiloSeesBothModelsAsync(grains);
 
             var scenario = Path.Combine(directory, "failover.yaml");
             await File.WriteAllTextAsync(scenario, $$"""
@@ -56,9 +61,15 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
             var runOutput = TestProcesses.Collect(run);
             var runId = await RunIdAsync(run, runOutput);
 
-            observer = await ConnectAsync(redis, clusterId);
-            var grains = observer.Services.GetRequiredService<IClusterClient>();
+            // The CLI names the run, then starts it.
             var sceneKeys = await grains.GetGrain<IScenarioRunGrain>(runId).GetSceneKeys();
+            while (sceneKeys.Count == 0)
+            {
+                Assert.False(run.HasExited, $"run --cluster exited before starting the run:\n{TestProcesses.Text(runOutput)}");
+                await Task.Delay(TimeSpan.FromMilliseconds(100), Cancel);
+                sceneKeys = await grains.GetGrain<IScenarioRunGrain>(runId).GetSceneKeys();
+            }
+
             Assert.Equal(Replicas, sceneKeys.Count);
 
             // Mid-run: a sixth of the lines spoken.
@@ -217,6 +228,41 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
             Assert.False(run.HasExited, $"run --cluster exited {(run.HasExited ? run.ExitCode : 0)} before starting:\n{TestProcesses.Text(output)}");
             Assert.True(DateTime.UtcNow < deadline, $"run --cluster did not start in a minute:\n{TestProcesses.Text(output)}");
             await Task.Delay(TimeSpan.FromMilliseconds(100), Cancel);
+        }
+    }
+
+    /// <summary>
+    /// Every silo's metadata cache knows both silos with a model (it learns them from membership a moment after they
+    /// join), so every silo spreads inference over both from the first placement.
+    /// </summary>
+    private static async Task WaitUntilEverySiloSeesBothModelsAsync(IClusterClient grains)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (true)
+        {
+            var hosts = await grains.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).WaitAsync(Cancel);
+            var seen = new List<int>();
+            foreach (var host in hosts)
+            {
+                RequestContext.Set(IPlacementDirector.PlacementHintKey, host.SiloAddress);
+                try
+                {
+                    var report = await grains.GetGrain<ISiloReportGrain>(host.SiloAddress.ToParsableString()).GetReport();
+                    seen.Add(report.Silo == host.SiloAddress.ToParsableString() ? report.InferenceSilos.Count : -1);
+                }
+                finally
+                {
+                    RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+                }
+            }
+
+            if (seen.Count == 3 && seen.All(n => n == 2))
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the silos did not all see both silos with a model in 3 minutes: {string.Join(", ", seen)}");
+            await Task.Delay(TimeSpan.FromMilliseconds(500), Cancel);
         }
     }
 

@@ -1,9 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Diagnostics;
+using AgentTheater.Grains.Hosting;
 using AgentTheater.Inference.Engine;
 using Microsoft.Extensions.Configuration;
 using Orleans.Configuration;
@@ -170,12 +170,12 @@ public sealed partial class DeployFilesTests
     }
 
     /// <summary>
-    /// Binds an environment (over the silo's appsettings.json and its image's ENV) to the silo's real options classes,
+    /// Binds an environment (over the silo's appsettings.json and its image's ENV) to the silo's real options classes
+    /// (TheaterSiloHostingExtensions binds the same sections to the same classes),
     /// failing on any key no class has and on any value a class rejects.
     /// </summary>
     private static SiloPorts Bind(string where, IReadOnlyDictionary<string, string> environment)
     {
-        var siloAssembly = Assembly.LoadFrom(TestProcesses.SiloAssembly());
         var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in ImageEnvironment().Concat(environment))
         {
@@ -188,9 +188,9 @@ public sealed partial class DeployFilesTests
             .Build();
         var sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
         {
-            ["Cluster"] = siloAssembly.GetType("AgentTheater.Silo.Hosting.TheaterClusterOptions", throwOnError: true)!,
-            ["Storage"] = siloAssembly.GetType("AgentTheater.Silo.Hosting.TheaterStorageOptions", throwOnError: true)!,
-            ["Http"] = siloAssembly.GetType("AgentTheater.Silo.Hosting.TheaterHttpOptions", throwOnError: true)!,
+            [TheaterClusterOptions.SectionName] = typeof(TheaterClusterOptions),
+            [TheaterStorageOptions.SectionName] = typeof(TheaterStorageOptions),
+            [TheaterHttpOptions.SectionName] = typeof(TheaterHttpOptions),
             [InferencePoolOptions.SectionName] = typeof(InferencePoolOptions),
             [AttributionOptions.SectionName] = typeof(AttributionOptions),
             [TelemetryOptions.SectionName] = typeof(TelemetryOptions),
@@ -230,8 +230,8 @@ public sealed partial class DeployFilesTests
             bound[name] = options;
         }
 
-        int Port(string section, string property) => (int)bound[section].GetType().GetProperty(property)!.GetValue(bound[section])!;
-        return new SiloPorts(Port("Http", "Port"), Port("Cluster", "SiloPort"), Port("Cluster", "GatewayPort"));
+        var cluster = (TheaterClusterOptions)bound[TheaterClusterOptions.SectionName];
+        return new SiloPorts(((TheaterHttpOptions)bound[TheaterHttpOptions.SectionName]).Port, cluster.SiloPort, cluster.GatewayPort);
     }
 
     private static object? BindExcept(IConfigurationSection section, Type type, string child)

@@ -14,6 +14,7 @@ namespace AgentTheater.Client.Theater;
 /// <param name="Characters">Character grain activations.</param>
 /// <param name="Scenes">Scene grain activations.</param>
 /// <param name="Pool">Its inference pool's load; null without a loaded pool.</param>
+/// <param name="InferenceSilos">How many silos it would place inference on now; null when its report did not come back.</param>
 internal sealed record SiloStatusRow(
     string Address,
     string Name,
@@ -22,7 +23,8 @@ internal sealed record SiloStatusRow(
     int Activations,
     int Characters,
     int Scenes,
-    PoolLoad? Pool);
+    PoolLoad? Pool,
+    int? InferenceSilos);
 
 /// <summary>The silos of a cluster: membership and grain counts from Orleans' management grain, metadata and pool load from each silo.</summary>
 internal static class ClusterStatus
@@ -45,7 +47,8 @@ internal static class ClusterStatus
                 own.Sum(s => s.ActivationCount),
                 own.Where(s => IsType(s.GrainType, "CharacterGrain")).Sum(s => s.ActivationCount),
                 own.Where(s => IsType(s.GrainType, "SceneGrain")).Sum(s => s.ActivationCount),
-                report?.Pool));
+                report?.Pool,
+                report?.InferenceSilos.Count));
         }
 
         return rows;
@@ -54,8 +57,8 @@ internal static class ClusterStatus
     public static string Table(IReadOnlyList<SiloStatusRow> rows)
     {
         var text = new StringBuilder("""
-            | silo | name | status | metadata | activations | characters | scenes | pool |
-            |---|---|---|---|---:|---:|---:|---|
+            | silo | name | status | metadata | activations | characters | scenes | sees inference on | pool |
+            |---|---|---|---|---:|---:|---:|---:|---|
 
             """);
         foreach (var row in rows)
@@ -69,7 +72,7 @@ internal static class ClusterStatus
             var pool = row.Pool is { } p
                 ? string.Create(CultureInfo.InvariantCulture, $"{p.Model}: {p.Running}/{p.Sequences} sequences running, {p.InFlight} in flight, {p.Requests:N0} requests, {p.GeneratedTokens:N0} tokens generated, {p.PrefixReuseRatio:P0} prefix reuse")
                 : "-";
-            text.Append(CultureInfo.InvariantCulture, $"| {row.Address} | {row.Name} | {row.Status} | {metadata} | {row.Activations:N0} | {row.Characters:N0} | {row.Scenes:N0} | {pool} |\n");
+            text.Append(CultureInfo.InvariantCulture, $"| {row.Address} | {row.Name} | {row.Status} | {metadata} | {row.Activations:N0} | {row.Characters:N0} | {row.Scenes:N0} | {(row.InferenceSilos is { } n ? n.ToString(CultureInfo.InvariantCulture) : "?")} | {pool} |\n");
         }
 
         return text.ToString();

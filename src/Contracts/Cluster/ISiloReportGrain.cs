@@ -15,11 +15,15 @@ public interface ISiloReportGrain : IGrainWithStringKey
 /// <param name="Silo">Address of the silo that answered.</param>
 /// <param name="Metadata">Silo metadata it publishes (e.g. <c>gpu=true</c>, <c>model=...</c>).</param>
 /// <param name="Pool">The inference pool's figures; null on a silo without a model or whose pool has not loaded yet.</param>
+/// <param name="InferenceSilos">
+/// The active silos this silo would place the inference grain on now: those whose metadata it knows names a model.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SiloReport")]
 public sealed record SiloReport(
     [property: Id(0)] string Silo,
     [property: Id(1)] IReadOnlyDictionary<string, string> Metadata,
-    [property: Id(2)] PoolLoad? Pool);
+    [property: Id(2)] PoolLoad? Pool,
+    [property: Id(3)] IReadOnlyList<string> InferenceSilos);
 
 /// <summary>Load of one silo's inference pool.</summary>
 /// <param name="Model">Model file.</param>

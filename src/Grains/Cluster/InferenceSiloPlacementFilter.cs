@@ -24,10 +24,13 @@ internal sealed class InferenceSiloPlacementFilterDirector(
     public IEnumerable<SiloAddress> Filter(PlacementFilterStrategy filterStrategy, PlacementTarget target, IEnumerable<SiloAddress> silos) =>
         silos.Where(HostsInference);
 
-    private bool HostsInference(SiloAddress silo)
+    /// <summary>
+    /// True when <paramref name="silo"/> has a model, as far as this silo knows: the cache learns every silo's metadata
+    /// from membership updates a moment after it joins (a silo it could not ask yet counts as without a model until it
+    /// can); this silo's own is known from the start.
+    /// </summary>
+    public bool HostsInference(SiloAddress silo)
     {
-        // The cache learns every silo's metadata from membership updates, the local one included, a moment after start;
-        // this silo's own is known from the start.
         var metadata = silo.Equals(localSilo.SiloAddress) ? localMetadata.Value : metadataCache.GetSiloMetadata(silo);
         return metadata.Metadata.TryGetValue(TheaterSiloMetadata.Model, out var model) && !string.IsNullOrEmpty(model);
     }

@@ -11,10 +11,23 @@ namespace AgentTheater.Grains.Cluster;
 /// placement hint; the report says which silo answered, so the caller can tell.
 /// </summary>
 [StatelessWorker(1)]
-internal sealed class SiloReportGrain(ILocalSiloDetails silo, IOptions<SiloMetadata> metadata, InferencePoolTelemetry poolTelemetry) : Grain, ISiloReportGrain
+internal sealed class SiloReportGrain(
+    ILocalSiloDetails silo,
+    IOptions<SiloMetadata> metadata,
+    ISiloMetadataCache metadataCache,
+    IClusterMembershipService membership,
+    InferencePoolTelemetry poolTelemetry) : Grain, ISiloReportGrain
 {
     public Task<SiloReport> GetReport()
     {
+        // Where this silo would place the inference grain now (the placement filter's own rule).
+        var filter = new InferenceSiloPlacementFilterDirector(silo, metadataCache, metadata);
+        var inferenceSilos = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active && filter.HostsInference(m.SiloAddress))
+            .Select(m => m.SiloAddress.ToParsableString())
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
         // The pool as the inference grain left it: a silo whose pool never loaded reports none, and asking loads nothing.
         var pool = poolTelemetry.Pool;
         var stats = pool?.Statistics;
@@ -31,6 +44,7 @@ internal sealed class SiloReportGrain(ILocalSiloDetails silo, IOptions<SiloMetad
                     stats.Queued,
                     stats.GeneratedTokens,
                     stats.PrefillTokens,
-                    stats.PrefixReuseRatio)));
+                    stats.PrefixReuseRatio),
+            inferenceSilos));
     }
 }

@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace AgentTheater.Silo.Hosting;
+namespace AgentTheater.Grains.Hosting;
 
-/// <summary>How this silo joins its cluster (section <c>Cluster</c>).</summary>
+/// <summary>How a standalone silo (src/Silo) joins its cluster (section <c>Cluster</c>).</summary>
 public sealed class TheaterClusterOptions : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
