@@ -45,7 +45,7 @@ internal sealed partial class SceneGrain(
     [PersistentState("scene", TheaterStorage.Name)] IPersistentState<SceneState> state,
     ILogger<SceneGrain> logger) : Grain, ISceneGrain
 {
-    private const int SpeakAttempts = 3;
+    private const int CallAttempts = 3;
 
     /// <summary>Scenario tag of a scene started on its own, outside a scenario run.</summary>
     private const string UnnamedScenario = "unnamed";
@@ -219,7 +219,7 @@ internal sealed partial class SceneGrain(
     private Task<SceneLine> SpeakAsync(PersonaCard speaker, SpeakRequest request) =>
         ClusterRetry.RunAsync(
             () => Character(speaker.Id).Speak(request),
-            SpeakAttempts,
+            CallAttempts,
             (e, attempt) => LogCallRetry(logger, e, Key, "speak", speaker.Id, attempt));
 
     private async Task<PersonaCard> ChooseSpeakerAsync(int turn)
@@ -258,7 +258,7 @@ internal sealed partial class SceneGrain(
         var director = $"{Key}/director";
         var scores = await ClusterRetry.RunAsync(
             () => GrainFactory.Inference(director).Score([.. candidates.Select(c => new ScoreCall(director, text, c.Name + ":"))]),
-            SpeakAttempts,
+            CallAttempts,
             (e, attempt) => LogCallRetry(logger, e, Key, "direct", null, attempt));
         var best = 0;
         for (var i = 1; i < candidates.Count; i++)
@@ -298,7 +298,7 @@ internal sealed partial class SceneGrain(
         var audience = line.To is { } to ? Definition.Cast.Where(c => c.Id == to) : Definition.Cast;
         return Task.WhenAll(audience.Select(c => ClusterRetry.RunAsync(
             () => Character(c.Id).Witness(line),
-            SpeakAttempts,
+            CallAttempts,
             (e, attempt) => LogCallRetry(logger, e, Key, "witness", c.Id, attempt))));
     }
 
@@ -308,7 +308,7 @@ internal sealed partial class SceneGrain(
         var names = start.Cast.Select(c => c.Name).ToList();
         await Task.WhenAll(start.Cast.Select(c => ClusterRetry.RunAsync(
             () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling)),
-            SpeakAttempts,
+            CallAttempts,
             (e, attempt) => LogCallRetry(logger, e, Key, "join", c.Id, attempt))));
     }
 
@@ -324,7 +324,7 @@ internal sealed partial class SceneGrain(
         {
             await ClusterRetry.RunAsync(
                 () => GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status()),
-                SpeakAttempts,
+                CallAttempts,
                 (e, attempt) => LogCallRetry(logger, e, Key, "report the end", null, attempt));
         }
         catch (Exception e)
