@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Reflection;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -25,9 +20,9 @@ public sealed partial class SiloMetricsTests(TheaterClusterFixture fixture)
         Assert.Contains("agent_theater_takeovers_total", dashboardMetrics);
         Assert.Contains("agent_theater_turn_duration_seconds_bucket", dashboardMetrics);
 
-        var (httpPort, siloPort, gatewayPort) = (FreePort(), FreePort(), FreePort());
-        var silo = Start(
-            SiloAssembly(),
+        var (httpPort, siloPort, gatewayPort) = (TestProcesses.FreePort(), TestProcesses.FreePort(), TestProcesses.FreePort());
+        var silo = TestProcesses.StartDotnet(
+            TestProcesses.SiloAssembly(),
             $"--Http:Port={httpPort}",
             $"--Cluster:SiloPort={siloPort}",
             $"--Cluster:GatewayPort={gatewayPort}",
@@ -37,11 +32,11 @@ public sealed partial class SiloMetricsTests(TheaterClusterFixture fixture)
             "--Inference:SequenceContextLength=1024",
             "--Inference:Threads=1",
             "--Logging:LogLevel:Default=Warning");
-        var siloOutput = Collect(silo);
+        var siloOutput = TestProcesses.Collect(silo);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
-            await WaitReadyAsync(http, silo, siloOutput);
+            await TestProcesses.WaitReadyAsync(http, silo, siloOutput);
 
             // A short scenario through the silo's gateway, so lines, tokens, batches and turns have been recorded.
             var scenario = Path.Combine(fixture.Directory, $"metrics-{Guid.NewGuid():N}.yaml");
@@ -54,9 +49,9 @@ public sealed partial class SiloMetricsTests(TheaterClusterFixture fixture)
                 scenes:
                   - { id: hall, setting: a small hall, present: [host, guest], max_turns: 3 }
                 """, Cancel);
-            using var client = Start(Path.Combine(AppContext.BaseDirectory, "agent-theater.dll"), "run", scenario, "--cluster", $"127.0.0.1:{gatewayPort}", "--out", Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}"));
-            var clientOutput = Collect(client);
-            await WaitAsync(client, TimeSpan.FromMinutes(3));
+            using var client = TestProcesses.StartDotnet(TestProcesses.CliAssembly, "run", scenario, "--cluster", $"127.0.0.1:{gatewayPort}", "--out", Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}"));
+            var clientOutput = TestProcesses.Collect(client);
+            await TestProcesses.WaitAsync(client, TimeSpan.FromMinutes(3));
             Assert.True(client.ExitCode == 0, $"run --cluster exited {client.ExitCode}\n{clientOutput}\nsilo:\n{siloOutput}");
 
             var scrape = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), Cancel);
@@ -144,94 +139,6 @@ public sealed partial class SiloMetricsTests(TheaterClusterFixture fixture)
         new(scrape.Split('\n')
             .Where(l => l.Length > 0 && l[0] != '#')
             .Select(l => l[..l.IndexOfAny(['{', ' '])]), StringComparer.Ordinal);
-
-    /// <summary>The silo built with the tests (its path is written into this assembly by the test project).</summary>
-    private static string SiloAssembly()
-    {
-        var path = Path.GetFullPath(typeof(SiloMetricsTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SiloAssembly").Value!);
-        Assert.True(File.Exists(path), $"{path} is missing: build the solution (the silo is built with the tests).");
-        return path;
-    }
-
-    /// <summary>Runs <c>dotnet <paramref name="assembly"/></c> in the assembly's folder (where its appsettings.json is).</summary>
-    private static Process Start(string assembly, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(assembly)! };
-        start.ArgumentList.Add(assembly);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(start)!;
-    }
-
-    private static StringBuilder Collect(Process process)
-    {
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return output;
-
-        void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (output)
-                {
-                    output.AppendLine(line);
-                }
-            }
-        }
-    }
-
-    private static async Task WaitReadyAsync(HttpClient http, Process silo, StringBuilder output)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (true)
-        {
-            Assert.False(silo.HasExited, $"the silo exited with {(silo.HasExited ? silo.ExitCode : 0)}:\n{output}");
-            try
-            {
-                using var response = await http.GetAsync(new Uri("/health/ready", UriKind.Relative), Cancel);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the silo was not ready in 2 minutes:\n{output}");
-            await Task.Delay(TimeSpan.FromMilliseconds(250), Cancel);
-        }
-    }
-
-    private static async Task WaitAsync(Process process, TimeSpan limit)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(limit);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [GeneratedRegex(@"label_values\(\s*(?<metric>[a-zA-Z_:][a-zA-Z0-9_:]*)")]
     private static partial Regex LabelValues();

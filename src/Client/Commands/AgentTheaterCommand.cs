@@ -11,6 +11,7 @@ internal static class AgentTheaterCommand
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(RunCommand.CreateValidate());
         root.Subcommands.Add(TakeoversCommand.Create());
+        root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(NativeCommand.Create());

@@ -32,6 +32,11 @@ internal static class CommandErrors
             Console.Error.WriteLine($"agent-theater: error: {e.Message}");
             return UsageError;
         }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            Console.Error.WriteLine($"agent-theater: error: the cluster did not answer: {e.Message}");
+            return InputError;
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("agent-theater: cancelled");

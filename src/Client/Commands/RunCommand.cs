@@ -18,7 +18,7 @@ internal static class RunCommand
         var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 2048 };
         var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
         var noAttribution = new Option<bool>("--no-attribution") { Description = "Play without role attribution (embedded silo; a cluster's silos decide for themselves)" };
-        var cluster = new Option<string?>("--cluster") { Description = "Play on a running cluster through these gateways (ip:port[,ip:port]) instead of an embedded silo" };
+        var cluster = new Option<string?>("--cluster") { Description = "Play on a running cluster instead of an embedded silo: its gateways (ip:port[,ip:port]) or its Redis membership table (redis://host:port)" };
         var clusterId = new Option<string>("--cluster-id") { Description = "Cluster id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var serviceId = new Option<string>("--service-id") { Description = "Service id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var traceSampling = new Option<double>("--trace-sampling") { Description = "Share of traces written to <run>/traces.jsonl by an embedded run (0: no trace file)", DefaultValueFactory = _ => 1.0 };

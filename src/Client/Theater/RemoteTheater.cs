@@ -6,33 +6,55 @@ using Orleans.Configuration;
 
 namespace AgentTheater.Client.Theater;
 
-/// <summary>A client of a running cluster (standalone silos), found through its gateways.</summary>
+/// <summary>A client of a running cluster (standalone silos), found through its gateways or through Redis.</summary>
 internal sealed class RemoteTheater(IHost host) : IAsyncDisposable
 {
-    public IGrainFactory Grains { get; } = host.Services.GetRequiredService<IClusterClient>();
+    /// <summary>Prefix of a <c>--cluster</c> value that names the Redis membership table rather than gateways.</summary>
+    public const string RedisScheme = "redis://";
 
-    /// <summary>Connects to the gateways in <paramref name="gateways"/> (<c>host:port[,host:port]</c>).</summary>
-    public static async Task<RemoteTheater> ConnectAsync(string gateways, string clusterId, string serviceId, CancellationToken cancellationToken)
+    public IClusterClient Grains { get; } = host.Services.GetRequiredService<IClusterClient>();
+
+    /// <summary>
+    /// Connects to a cluster: <paramref name="cluster"/> is either gateways (<c>ip:port[,ip:port]</c>, static) or
+    /// <c>redis://</c> followed by a StackExchange.Redis configuration string (e.g. <c>redis://127.0.0.1:6379</c>), where
+    /// the client reads the live gateways from the silos' membership table.
+    /// </summary>
+    public static async Task<RemoteTheater> ConnectAsync(string cluster, string clusterId, string serviceId, CancellationToken cancellationToken)
     {
-        var endpoints = gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(g => IPEndPoint.TryParse(g, out var endpoint) && endpoint.Port > 0
-                ? endpoint
-                : throw new ArgumentException($"--cluster: '{g}' is not a gateway endpoint (expected ip:port, e.g. 127.0.0.1:30000).", nameof(gateways)))
-            .ToArray();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleansClient(client => client
-            .UseStaticClustering(endpoints)
-            .AddActivityPropagation()
-            .Configure<ClusterOptions>(o =>
+        builder.UseOrleansClient(client =>
+        {
+            if (cluster.StartsWith(RedisScheme, StringComparison.OrdinalIgnoreCase))
             {
-                o.ClusterId = clusterId;
-                o.ServiceId = serviceId;
-            }));
+                var redis = cluster[RedisScheme.Length..];
+                client.UseRedisClustering(redis.Length > 0
+                    ? redis
+                    : throw new ArgumentException($"--cluster: '{cluster}' names no Redis server (e.g. redis://127.0.0.1:6379).", nameof(cluster)));
+            }
+            else
+            {
+                client.UseStaticClustering(Gateways(cluster));
+            }
+
+            client
+                .AddActivityPropagation()
+                .Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = clusterId;
+                    o.ServiceId = serviceId;
+                });
+        });
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new RemoteTheater(host);
     }
+
+    private static IPEndPoint[] Gateways(string gateways) =>
+        [.. gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(g => IPEndPoint.TryParse(g, out var endpoint) && endpoint.Port > 0
+                ? endpoint
+                : throw new ArgumentException($"--cluster: '{g}' is not a gateway endpoint (expected ip:port, e.g. 127.0.0.1:30000, or redis://host:port).", nameof(gateways)))];
 
     public async ValueTask DisposeAsync()
     {

@@ -4,6 +4,7 @@ using System.Text;
 using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Cluster;
 
 namespace AgentTheater.Client.Theater;
 
@@ -75,31 +76,32 @@ internal static class ScenarioRunner
     {
         var clock = Stopwatch.StartNew();
         var run = grains.GetGrain<IScenarioRunGrain>(runId);
-        await run.Start(scenario);
-        var progress = await run.GetProgress();
+        await Patiently(() => run.Start(scenario), cancellationToken);
+        var progress = await Patiently(run.GetProgress, cancellationToken);
         while (!progress.Done)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-            progress = await run.GetProgress();
+            progress = await Patiently(run.GetProgress, cancellationToken);
             Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
                 $"\r  scenes {progress.Completed + progress.Failed:N0}/{progress.Scenes:N0} done ({progress.Failed} failed), lines {progress.LiveLines:N0}, tokens {progress.LiveTokens:N0}, {progress.LiveTokens / clock.Elapsed.TotalSeconds:N0} tok/s, {clock.Elapsed.TotalSeconds:N0} s   "));
         }
 
         var wall = clock.Elapsed.TotalSeconds;
         Console.Error.WriteLine();
-        var keys = await run.GetSceneKeys();
+        var keys = await Patiently(run.GetSceneKeys, cancellationToken);
         int lines = 0, characterLines = 0;
         long generated = 0, prefilled = 0;
         double generationMilliseconds = 0;
         var attributions = new List<SceneAttribution>(keys.Count);
         foreach (var chunk in keys.Chunk(64))
         {
-            var scenes = await Task.WhenAll(chunk.Select(async key =>
+            var scenes = await Task.WhenAll(chunk.Select(key => Patiently(async () =>
             {
                 var scene = grains.GetGrain<ISceneGrain>(key);
                 var attribution = await grains.GetGrain<ISceneAttributionGrain>(key).GetAttribution();
                 return (Key: key, Status: await scene.GetStatus(), Lines: await scene.GetTranscript(), Attribution: attribution);
-            }));
+            },
+            cancellationToken)));
             foreach (var (key, status, transcript, attribution) in scenes)
             {
                 folder.WriteScene(key, status, transcript);
@@ -139,6 +141,13 @@ internal static class ScenarioRunner
         folder.WriteSummary(summary, Table(summary));
         return summary;
     }
+
+    /// <summary>A call to the cluster that outlasts a silo failure (the grain comes back on another silo from storage).</summary>
+    private static Task<T> Patiently<T>(Func<Task<T>> call, CancellationToken cancellationToken) =>
+        ClusterRetry.RunAsync(call, attempts: 1, (e, _) => Console.Error.WriteLine($"\n  the cluster did not answer ({e.GetType().Name}); retrying"), cancellationToken);
+
+    private static Task Patiently(Func<Task> call, CancellationToken cancellationToken) =>
+        ClusterRetry.RunAsync(call, attempts: 1, (e, _) => Console.Error.WriteLine($"\n  the cluster did not answer ({e.GetType().Name}); retrying"), cancellationToken);
 
     public static string Table(RunSummary s)
     {

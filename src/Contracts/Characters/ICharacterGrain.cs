@@ -9,7 +9,7 @@ namespace AgentTheater.Contracts.Characters;
 /// </summary>
 public interface ICharacterGrain : IGrainWithStringKey
 {
-    /// <summary>Casts the character into a scene (idempotent: a second identical call changes nothing).</summary>
+    /// <summary>Casts the character into a scene (idempotent: a second call for the same scene and persona changes nothing).</summary>
     Task Join(CharacterCasting casting);
 
     /// <summary>The character sees or hears a line; a line it already has (same index) is ignored.</summary>

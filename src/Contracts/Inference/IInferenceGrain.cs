@@ -2,7 +2,8 @@ namespace AgentTheater.Contracts.Inference;
 
 /// <summary>
 /// The door to the pooled inference engine of a silo that holds a model. Every character's request goes
-/// through it, so the pool batches them all together.
+/// through it, so the pool batches them all together. Key: a lane; a session keeps to one lane, so its requests keep
+/// reaching the pool that caches its prefix.
 /// </summary>
 public interface IInferenceGrain : IGrainWithIntegerKey
 {

@@ -3,6 +3,7 @@ using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Attribution;
+using AgentTheater.Grains.Inference;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Characters;
@@ -29,7 +30,9 @@ internal sealed partial class CharacterGrain(
     public async Task Join(CharacterCasting casting)
     {
         ArgumentNullException.ThrowIfNull(casting);
-        if (state.State.Casting == casting)
+        // The same scene and persona is the same casting, whichever copy of it arrives: a casting that crossed silos or
+        // came back from storage holds other list instances, so record equality would not see it.
+        if (state.State.Casting is { } cast && cast.SceneKey == casting.SceneKey && cast.Persona.Id == casting.Persona.Id)
         {
             return;
         }
@@ -77,7 +80,7 @@ internal sealed partial class CharacterGrain(
         GenerateReply reply;
         try
         {
-            reply = await GrainFactory.GetGrain<IInferenceGrain>(0).Generate(
+            reply = await GrainFactory.Inference(session).Generate(
                 new GenerateCall(
                     session,
                     prompt,

@@ -7,16 +7,21 @@ namespace AgentTheater.Grains.Diagnostics;
 /// silo stops. Observation starts at the pool's first use: the model loads on first use, and observing it at silo
 /// start would load it then.
 /// </summary>
-internal sealed class InferencePoolTelemetry : IDisposable
+public sealed class InferencePoolTelemetry : IDisposable
 {
     private readonly Lock _lock = new();
     private IDisposable? _observation;
     private bool _disposed;
 
+    /// <summary>The pool, once the first inference call has loaded it; null before (reading it never loads the model).</summary>
+    public InferencePool? Pool { get; private set; }
+
+    /// <summary>Starts observing <paramref name="pool"/> (the inference grain calls it on activation; later calls change nothing).</summary>
     public void Observe(InferencePool pool)
     {
         lock (_lock)
         {
+            Pool = pool;
             if (!_disposed)
             {
                 _observation ??= TheaterTelemetry.Observe(pool);
@@ -24,6 +29,7 @@ internal sealed class InferencePoolTelemetry : IDisposable
         }
     }
 
+    /// <summary>Stops observing.</summary>
     public void Dispose()
     {
         lock (_lock)

@@ -1,4 +1,5 @@
 using AgentTheater.Contracts.Inference;
+using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
 using Orleans.Concurrency;
@@ -7,9 +8,11 @@ namespace AgentTheater.Grains.Inference;
 
 /// <summary>
 /// Hands grain calls to the silo's <see cref="InferencePool"/>. Reentrant: it only submits and awaits, so one
-/// activation carries any number of concurrent requests into the pool's batches.
+/// activation carries any number of concurrent requests into the pool's batches. Placed only on silos with a model (a
+/// stateless worker lives on its caller's silo when that silo qualifies, on another one that does otherwise); its key is
+/// a lane (<see cref="InferenceLanes"/>).
 /// </summary>
-[StatelessWorker(1), Reentrant]
+[StatelessWorker(1), Reentrant, InferenceSiloPlacementFilter]
 internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry poolTelemetry) : Grain, IInferenceGrain
 {
     public override Task OnActivateAsync(CancellationToken cancellationToken)

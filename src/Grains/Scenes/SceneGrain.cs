@@ -7,7 +7,9 @@ using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Characters;
+using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
+using AgentTheater.Grains.Inference;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Scenes;
@@ -35,13 +37,15 @@ public sealed class SceneState
 /// <summary>
 /// Plays one scene replica: narration, then turns until max turns or a stop phrase, interventions at their turns,
 /// each line broadcast to those who can hear it. The loop persists each line before broadcasting it and resumes from
-/// the stored transcript when the grain is activated again (after a silo failure), so no line is lost or repeated.
+/// the stored transcript when the grain is activated again (after a silo failure), so no line is lost or repeated. Calls
+/// to characters are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
+/// elsewhere from storage.
 /// </summary>
 internal sealed partial class SceneGrain(
     [PersistentState("scene", TheaterStorage.Name)] IPersistentState<SceneState> state,
     ILogger<SceneGrain> logger) : Grain, ISceneGrain
 {
-    private const int SpeakAttempts = 3;
+    private const int CallAttempts = 3;
 
     /// <summary>Scenario tag of a scene started on its own, outside a scenario run.</summary>
     private const string UnnamedScenario = "unnamed";
@@ -212,20 +216,11 @@ internal sealed partial class SceneGrain(
         return true;
     }
 
-    private async Task<SceneLine> SpeakAsync(PersonaCard speaker, SpeakRequest request)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await Character(speaker.Id).Speak(request);
-            }
-            catch (Exception e) when (attempt < SpeakAttempts && e is not ArgumentException)
-            {
-                LogSpeakRetry(logger, e, Key, speaker.Id, attempt);
-            }
-        }
-    }
+    private Task<SceneLine> SpeakAsync(PersonaCard speaker, SpeakRequest request) =>
+        ClusterRetry.RunAsync(
+            () => Character(speaker.Id).Speak(request),
+            CallAttempts,
+            (e, attempt) => LogCallRetry(logger, e, Key, "speak", speaker.Id, attempt));
 
     private async Task<PersonaCard> ChooseSpeakerAsync(int turn)
     {
@@ -260,8 +255,11 @@ internal sealed partial class SceneGrain(
         }
 
         var text = prompt.ToString();
-        var scores = await GrainFactory.GetGrain<IInferenceGrain>(0).Score(
-            [.. candidates.Select(c => new ScoreCall($"{Key}/director", text, c.Name + ":"))]);
+        var director = $"{Key}/director";
+        var scores = await ClusterRetry.RunAsync(
+            () => GrainFactory.Inference(director).Score([.. candidates.Select(c => new ScoreCall(director, text, c.Name + ":"))]),
+            CallAttempts,
+            (e, attempt) => LogCallRetry(logger, e, Key, "direct", null, attempt));
         var best = 0;
         for (var i = 1; i < candidates.Count; i++)
         {
@@ -298,14 +296,20 @@ internal sealed partial class SceneGrain(
     private Task BroadcastAsync(SceneLine line)
     {
         var audience = line.To is { } to ? Definition.Cast.Where(c => c.Id == to) : Definition.Cast;
-        return Task.WhenAll(audience.Select(c => Character(c.Id).Witness(line)));
+        return Task.WhenAll(audience.Select(c => ClusterRetry.RunAsync(
+            () => Character(c.Id).Witness(line),
+            CallAttempts,
+            (e, attempt) => LogCallRetry(logger, e, Key, "witness", c.Id, attempt))));
     }
 
     private async Task JoinCastAsync()
     {
         var start = Definition;
         var names = start.Cast.Select(c => c.Name).ToList();
-        await Task.WhenAll(start.Cast.Select(c => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling))));
+        await Task.WhenAll(start.Cast.Select(c => ClusterRetry.RunAsync(
+            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling)),
+            CallAttempts,
+            (e, attempt) => LogCallRetry(logger, e, Key, "join", c.Id, attempt))));
     }
 
     private async Task EndAsync(ScenePhase phase, string reason)
@@ -316,7 +320,18 @@ internal sealed partial class SceneGrain(
         await state.WriteStateAsync();
         Signal();
         LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
-        await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status());
+        try
+        {
+            await ClusterRetry.RunAsync(
+                () => GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status()),
+                CallAttempts,
+                (e, attempt) => LogCallRetry(logger, e, Key, "report the end", null, attempt));
+        }
+        catch (Exception e)
+        {
+            // The end is stored: the run's poll reads it from this scene. Failing here must not turn a completed scene into a failed one.
+            LogEndNotReported(logger, e, Key);
+        }
     }
 
     private void Signal()
@@ -356,14 +371,17 @@ internal sealed partial class SceneGrain(
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Scene {Scene} resumes from its stored transcript ({Lines} lines)")]
     private static partial void LogResuming(ILogger logger, string scene, int lines);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Scene {Scene}: {Character} failed to speak (attempt {Attempt}); retrying")]
-    private static partial void LogSpeakRetry(ILogger logger, Exception exception, string scene, string character, int attempt);
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Scene {Scene}: {Call} ({Character}) failed (attempt {Attempt}); retrying")]
+    private static partial void LogCallRetry(ILogger logger, Exception exception, string scene, string call, string? character, int attempt);
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Scene {Scene} failed")]
     private static partial void LogSceneFailed(ILogger logger, Exception exception, string scene);
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
     private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Scene {Scene} ended but could not tell its run; the run's poll will read it")]
+    private static partial void LogEndNotReported(ILogger logger, Exception exception, string scene);
 
     [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Scene {Scene}: role attribution failed; the scene plays on")]
     private static partial void LogAttributionFailed(ILogger logger, Exception exception, string scene);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using AgentTheater.Grains;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
@@ -7,6 +8,8 @@ using AgentTheater.Inference.Engine;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using Orleans.Configuration;
+using StackExchange.Redis;
 
 namespace AgentTheater.Silo.Hosting;
 
@@ -16,7 +19,8 @@ public static class TheaterSiloHostingExtensions
     /// <summary>
     /// Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c>, <c>Attribution</c>,
     /// <c>Http</c> and <c>Telemetry</c> sections; metrics are scraped from <c>/metrics</c> on the HTTP port unless
-    /// <c>Telemetry:Prometheus:Enabled</c> is false.
+    /// <c>Telemetry:Prometheus:Enabled</c> is false. The silo hosts the inference pool only when
+    /// <c>Inference:ModelPath</c> is set; without it, it never loads a model and the inference grain is placed elsewhere.
     /// </summary>
     public static WebApplicationBuilder AddTheaterSilo(this WebApplicationBuilder builder)
     {
@@ -25,6 +29,7 @@ public static class TheaterSiloHostingExtensions
         var storage = Bind<TheaterStorageOptions>(builder.Configuration, TheaterStorageOptions.SectionName);
         var http = Bind<TheaterHttpOptions>(builder.Configuration, TheaterHttpOptions.SectionName);
         var telemetry = Bind<TelemetryOptions>(builder.Configuration, TelemetryOptions.SectionName);
+        var hostsInference = !string.IsNullOrWhiteSpace(builder.Configuration[$"{InferencePoolOptions.SectionName}:{nameof(InferencePoolOptions.ModelPath)}"]);
         builder.WebHost.UseUrls($"http://0.0.0.0:{http.Port}");
         var openTelemetry = builder.AddTheaterTelemetry();
         if (telemetry.Prometheus.Enabled)
@@ -44,20 +49,50 @@ public static class TheaterSiloHostingExtensions
                         cluster.ServiceId,
                         cluster.ClusterId);
                     break;
+                case "Redis":
+                    silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConnectionString!))
+                        .Configure<ClusterOptions>(o =>
+                        {
+                            o.ClusterId = cluster.ClusterId;
+                            o.ServiceId = cluster.ServiceId;
+                        })
+                        .ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                    break;
                 default:
-                    throw new NotSupportedException($"Cluster:Provider '{cluster.Provider}' is not available in this build (Localhost only).");
+                    throw new NotSupportedException($"Cluster:Provider '{cluster.Provider}' is not available in this build.");
             }
 
-            if (storage.Provider == "Memory")
+            if (!string.IsNullOrWhiteSpace(cluster.SiloName))
             {
-                silo.AddMemoryGrainStorage(TheaterStorage.Name);
-            }
-            else
-            {
-                silo.AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = storage.SqlitePath);
+                silo.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName);
             }
 
-            silo.AddTheater();
+            // Failure detection (probe timeout, missed probes, votes) is Orleans' own, tunable under Cluster:Membership.
+            silo.Services.Configure<ClusterMembershipOptions>(builder.Configuration.GetSection($"{TheaterClusterOptions.SectionName}:Membership"));
+
+            switch (storage.Provider)
+            {
+                case "Memory":
+                    silo.AddMemoryGrainStorage(TheaterStorage.Name);
+                    break;
+                case "Redis":
+                    var connection = string.IsNullOrWhiteSpace(storage.RedisConnectionString) ? cluster.RedisConnectionString : storage.RedisConnectionString;
+                    if (string.IsNullOrWhiteSpace(connection))
+                    {
+                        throw new OptionsValidationException(
+                            TheaterStorageOptions.SectionName,
+                            typeof(TheaterStorageOptions),
+                            ["Storage:RedisConnectionString (or Cluster:RedisConnectionString) is required when Storage:Provider is Redis."]);
+                    }
+
+                    silo.AddRedisGrainStorage(TheaterStorage.Name, o => o.ConfigurationOptions = ConfigurationOptions.Parse(connection));
+                    break;
+                default:
+                    silo.AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = storage.SqlitePath);
+                    break;
+            }
+
+            silo.AddTheater(new TheaterSiloProfile(hostsInference, cluster.Metadata));
         });
         return builder;
     }
@@ -77,13 +112,23 @@ public static class TheaterSiloHostingExtensions
         app.MapGet("/health/live", () => Results.Ok("live"));
         app.MapGet("/health/ready", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Ok("ready") : Results.StatusCode(503));
+
+        // The pool as the inference grain left it: asking never loads a model (none before the first inference call).
         app.MapGet("/status", (IServiceProvider services) =>
         {
-            var pool = services.GetRequiredService<InferencePool>();
+            var hostsInference = services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(InferencePool));
+            var configured = hostsInference ? services.GetRequiredService<IOptions<InferencePoolOptions>>().Value.ModelPath : null;
+            var pool = services.GetRequiredService<InferencePoolTelemetry>().Pool;
+            if (pool is null)
+            {
+                return Results.Ok(new { model = configured, loaded = false });
+            }
+
             var stats = pool.Statistics;
             return Results.Ok(new
             {
                 model = pool.Model.Path,
+                loaded = true,
                 sequences = pool.MaxSequences,
                 running = stats.Running,
                 inFlight = stats.InFlight,
@@ -96,6 +141,17 @@ public static class TheaterSiloHostingExtensions
             });
         });
         return app;
+    }
+
+    private static IPAddress AdvertisedAddress(TheaterClusterOptions cluster)
+    {
+        if (!string.IsNullOrWhiteSpace(cluster.AdvertisedIPAddress))
+        {
+            return IPAddress.Parse(cluster.AdvertisedIPAddress);
+        }
+
+        return Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? IPAddress.Loopback;
     }
 
     private static T Bind<T>(ConfigurationManager configuration, string section)
