@@ -17,7 +17,7 @@ public sealed class AttributionOptions : IValidatableObject
 
     /// <summary>A line is taken over when another role's posterior is ahead of the assigned role's by at least this.</summary>
     [Range(0.0, 1.0, MinimumIsExclusive = true)]
-    public double Margin { get; set; } = 0.3;
+    public double Margin { get; set; } = 0.5;
 
     /// <summary>Consecutive taken-over lines that make a takeover, and held lines that make a recovery (hysteresis).</summary>
     [Range(1, 1000)]
@@ -29,7 +29,7 @@ public sealed class AttributionOptions : IValidatableObject
 
     /// <summary>Posterior = softmax(sharpness × mean log-likelihood per token): higher makes the posterior more decided.</summary>
     [Range(0.0, 1000.0, MinimumIsExclusive = true)]
-    public double Sharpness { get; set; } = 5;
+    public double Sharpness { get; set; } = 12;
 
     /// <summary>The detector's settings.</summary>
     public DetectorSettings Detector => new(Threshold, Margin, ConsecutiveLines);
