@@ -12,7 +12,7 @@ public sealed class LabelledSetTests : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("labelled-").FullName;
 
-    public static string ShippedSet => Path.Combine(RepositoryRoot(), "tests", "labelled", "takeovers.jsonl");
+    public static string ShippedSet => RepositoryFiles.Path("tests", "labelled", "takeovers.jsonl");
 
     [Fact]
     public void Load_AGoodRecord_BuildsTheSceneAsAPlayedSceneWouldStartIt()
@@ -80,19 +80,6 @@ public sealed class LabelledSetTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
-
-    internal static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "AgentTheater.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No AgentTheater.sln above {AppContext.BaseDirectory}.");
-    }
 
     private string Write(string text)
     {

@@ -126,7 +126,7 @@ public sealed class RoleAttributionTests
         // The calibrated defaults (docs/takeovers.md) live in the class and in the standalone silo's appsettings.json.
         var configured = new AttributionOptions();
         new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(LabelledSetTests.RepositoryRoot(), "src", "Silo", "appsettings.json"))
+            .AddJsonFile(RepositoryFiles.Path("src", "Silo", "appsettings.json"))
             .Build()
             .GetSection(AttributionOptions.SectionName)
             .Bind(configured);

@@ -8,7 +8,7 @@ public sealed class TakeoversEvaluateCommandTests(TheaterClusterFixture fixture)
     // The fixture's two pools share this machine's cores with the program's: one llama.cpp thread, as theirs.
     private static readonly Dictionary<string, string> OneThread = new() { ["AGENTTHEATER_Inference__Threads"] = "1" };
 
-    private static string ProjectModel => Path.Combine(LabelledSetTests.RepositoryRoot(), "models", "agent-theater-small.gguf");
+    private static string ProjectModel => RepositoryFiles.Path("models", "agent-theater-small.gguf");
 
     [Fact]
     public async Task Evaluate_ThreeLabelledScenes_WithTheProjectModel_ScoresEveryLine_AndTheCountsAddUp()

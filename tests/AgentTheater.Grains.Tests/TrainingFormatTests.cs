@@ -12,7 +12,7 @@ namespace AgentTheater.Grains.Tests;
 /// </summary>
 public sealed class TrainingFormatTests
 {
-    private static readonly string CheckPath = Path.Combine(RepositoryRoot(), "models", "agent-theater-small.check.jsonl");
+    private static readonly string CheckPath = RepositoryFiles.Path("models", "agent-theater-small.check.jsonl");
 
     [Fact]
     public void CorpusDocuments_AreExactlyWhatDialoguePromptBuilds()
@@ -75,18 +75,5 @@ public sealed class TrainingFormatTests
         }
 
         return (casting, lines);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "AgentTheater.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No AgentTheater.sln above {AppContext.BaseDirectory}.");
     }
 }
