@@ -103,6 +103,67 @@ public sealed class InferencePoolTests(TinyModelFixture fixture)
     }
 
     [Fact]
+    public async Task Fork_FromAnEarlierPrompt_DropsTheSourcesLaterTokens_AndBranchesContinueLikeAColdRun()
+    {
+        using var pool = fixture.CreatePool();
+        var source = $"source-{Guid.NewGuid():N}";
+        await pool.GenerateAsync(Greedy(Prompts[4] + " fisherman who", 8) with { SessionKey = source }, Timeout);
+        var branches = Enumerable.Range(0, 3).Select(i => $"{source}-b{i}").ToArray();
+
+        var fork = await pool.ForkAsync(source, branches, Prompts[4], Timeout);
+
+        Assert.Equal(fixture.Model.Tokenize(Prompts[4]).Length, fork.CopiedTokens);
+        Assert.Equal(0, fork.PrefillTokens);
+        Assert.Equal(fork.CopiedTokens, pool.CachedTokens(source));
+        var cold = await pool.GenerateAsync(Greedy(Prompts[4], 10), Timeout);
+        var results = await Task.WhenAll(branches.Select(b => pool.GenerateAsync(Greedy(Prompts[4], 10) with { SessionKey = b }, Timeout)));
+        Assert.All(results, r => Assert.Equal(cold.Tokens, r.Tokens));
+        Assert.All(results, r => Assert.Equal(1, r.PrefillTokens));
+    }
+
+    [Fact]
+    public async Task Fork_FromAPromptTheSourceNeverSaw_PrefillsItOnceForEveryCopy()
+    {
+        using var pool = fixture.CreatePool();
+        var source = $"source-{Guid.NewGuid():N}";
+
+        var fork = await pool.ForkAsync(source, [$"{source}-a", $"{source}-b"], Prompts[0], Timeout);
+
+        var tokens = fixture.Model.Tokenize(Prompts[0]).Length;
+        Assert.Equal(tokens, fork.PrefillTokens);
+        Assert.Equal(tokens, fork.CopiedTokens);
+        Assert.Equal(tokens, pool.CachedTokens($"{source}-b"));
+    }
+
+    [Fact]
+    public async Task ScoreAlternatives_MatchScoringEachAlone_AndDecodeTheSharedPromptOnce()
+    {
+        using var pool = fixture.CreatePool();
+        string[] continuations = [" a teapot.", " a spoon.", " an umbrella.", " a vacuum cleaner.", " a book.", " a sock."];
+
+        var together = await pool.ScoreAlternativesAsync(Prompts[2], continuations, cancellationToken: Timeout);
+
+        var alone = new List<ScoreResult>();
+        foreach (var continuation in continuations)
+        {
+            alone.Add(await pool.ScoreAsync(new ScoreRequest { Prompt = Prompts[2], Continuation = continuation }, Timeout));
+        }
+
+        Assert.Equal(continuations.Length, together.Count);
+        for (var i = 0; i < continuations.Length; i++)
+        {
+            Assert.Equal(alone[i].ContinuationTokens, together[i].ContinuationTokens);
+            Assert.InRange(together[i].LogProbability, alone[i].LogProbability - 1e-3, alone[i].LogProbability + 1e-3);
+        }
+
+        // Each alone decodes the whole prompt; together it is decoded once and each continuation costs its own tokens.
+        var prompt = fixture.Model.Tokenize(Prompts[2]).Length;
+        var decoded = together.Sum(r => r.PrefillTokens);
+        Assert.True(decoded <= prompt + together.Sum(r => r.ContinuationTokens.Count + 1), $"decoded {decoded} tokens for a {prompt}-token prompt");
+        Assert.True(alone.Sum(r => r.PrefillTokens) >= continuations.Length * prompt);
+    }
+
+    [Fact]
     public async Task Score_EqualsSumOfStepwiseLogSoftmax()
     {
         using var pool = fixture.CreatePool();

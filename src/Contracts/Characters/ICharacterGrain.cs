@@ -1,3 +1,4 @@
+using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 
@@ -24,7 +25,28 @@ public interface ICharacterGrain : IGrainWithStringKey
 
     /// <summary>What the character knows and has seen, and the prompt it would speak from now.</summary>
     Task<CharacterView> GetView();
+
+    /// <summary>
+    /// Copies the character as it was before transcript line <see cref="CharacterFork.BeforeIndex"/> into the same
+    /// character of each branch scene: their state (casting and witnessed lines) and their sequence in the pool, which is
+    /// brought to that point once and copied, so no branch prefills it.
+    /// </summary>
+    [ResponseTimeout("00:10:00")]
+    Task<ForkReply> ForkInto(CharacterFork fork);
+
+    /// <summary>Starts as the copy of a character of the scene this one's scene was forked from (idempotent).</summary>
+    Task Adopt(CharacterCasting casting, IReadOnlyList<SceneLine> witnessed);
 }
+
+/// <summary>A character's part in a scene fork.</summary>
+/// <param name="BeforeIndex">First transcript index the branches do not share.</param>
+/// <param name="BranchSceneKeys">The branch scenes.</param>
+/// <param name="Sampling">The branches' sampling.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.CharacterFork")]
+public sealed record CharacterFork(
+    [property: Id(0)] int BeforeIndex,
+    [property: Id(1)] IReadOnlyList<string> BranchSceneKeys,
+    [property: Id(2)] SamplingSettings Sampling);
 
 /// <summary>Who the character is and where.</summary>
 /// <param name="SceneKey">Key of the scene grain.</param>

@@ -14,7 +14,49 @@ public interface IInferenceGrain : IGrainWithIntegerKey
     /// <summary>Teacher-forced log-probabilities of each call's continuation, all submitted at once so they share batches.</summary>
     [ResponseTimeout("00:10:00")]
     Task<IReadOnlyList<ScoreReply>> Score(IReadOnlyList<ScoreCall> requests, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Brings the source session's sequence to exactly <see cref="ForkCall.SourcePrompt"/> (decoding only what it does
+    /// not cache) and copies it into every target session, so each continues from there without prefill.
+    /// </summary>
+    [ResponseTimeout("00:10:00")]
+    Task<ForkReply> Fork(ForkCall request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Log-probability of each continuation after one prompt: the prompt is decoded once and copied into a sequence per
+    /// continuation, and all of them are scored in the same batches.
+    /// </summary>
+    [ResponseTimeout("00:10:00")]
+    Task<IReadOnlyList<ScoreReply>> ScoreAlternatives(ScoreAlternativesCall request, CancellationToken cancellationToken = default);
 }
+
+/// <summary>A fork of one session into others.</summary>
+/// <param name="SourceSession">The session whose sequence is copied.</param>
+/// <param name="SourcePrompt">The text the copies start from (the source's cache is brought to exactly this).</param>
+/// <param name="TargetSessions">New sessions, one per copy.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ForkCall")]
+public sealed record ForkCall(
+    [property: Id(0)] string SourceSession,
+    [property: Id(1)] string SourcePrompt,
+    [property: Id(2)] IReadOnlyList<string> TargetSessions);
+
+/// <summary>What a fork cost.</summary>
+/// <param name="CopiedTokens">Tokens each copy starts with.</param>
+/// <param name="PrefillTokens">Tokens decoded to bring the source to the prompt (once, whatever the number of copies).</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ForkReply")]
+public sealed record ForkReply(
+    [property: Id(0)] int CopiedTokens,
+    [property: Id(1)] int PrefillTokens);
+
+/// <summary>Several continuations of one prompt to score.</summary>
+/// <param name="SessionKey">Optional session whose cached prefix the prompt may reuse.</param>
+/// <param name="Prompt">Context shared by every continuation.</param>
+/// <param name="Continuations">Texts to score.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ScoreAlternativesCall")]
+public sealed record ScoreAlternativesCall(
+    [property: Id(0)] string? SessionKey,
+    [property: Id(1)] string Prompt,
+    [property: Id(2)] IReadOnlyList<string> Continuations);
 
 /// <summary>A generation request.</summary>
 /// <param name="SessionKey">Keeps this session's tokens in one sequence, so the next call prefills only what is new.</param>

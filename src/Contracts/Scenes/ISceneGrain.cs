@@ -21,7 +21,89 @@ public interface ISceneGrain : IGrainWithStringKey
     /// <summary>Lines from <paramref name="fromIndex"/> on, as they are spoken, until the scene ends.</summary>
     [AlwaysInterleave]
     IAsyncEnumerable<SceneLine> Watch(int fromIndex, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Forks an ended scene into <see cref="SceneFork.Branches"/> branch scenes that share every line before turn
+    /// <see cref="SceneFork.AtTurn"/> and then play on independently. Each character's sequence is copied in the pool
+    /// (<c>llama_memory_seq_cp</c>), so the branches start without prefilling what they share, and they decode in the
+    /// same batches. Branch keys are <c>{scene key}~{fork}.{branch}</c>; the fork is recorded with the scene.
+    /// </summary>
+    [ResponseTimeout("00:10:00")]
+    Task<SceneForkResult> Fork(SceneFork fork);
+
+    /// <summary>Starts this scene as a branch of another (called by the parent's <see cref="Fork"/>; idempotent).</summary>
+    Task StartBranch(SceneBranchStart start);
+
+    /// <summary>Where this scene was forked from, and the forks made of it.</summary>
+    Task<SceneLineage> GetLineage();
 }
+
+/// <summary>A request to fork a scene.</summary>
+/// <param name="Branches">Branch scenes to create (1 to 64).</param>
+/// <param name="AtTurn">Character turn the branches start at: they share every line before it. Null: the end of the scene.</param>
+/// <param name="Continuation">The scene the branches play from the fork on (same characters present; e.g. more turns, other
+/// interventions). Null: the parent's definition.</param>
+/// <param name="Sampling">Sampling of the branches' lines. Null: the parent's. Each branch gets its own seed from it.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneFork")]
+public sealed record SceneFork(
+    [property: Id(0)] int Branches,
+    [property: Id(1)] int? AtTurn = null,
+    [property: Id(2)] SceneDefinition? Continuation = null,
+    [property: Id(3)] SamplingSettings? Sampling = null);
+
+/// <summary>What a fork made.</summary>
+/// <param name="Fork">Fork number within the parent scene, from 0.</param>
+/// <param name="AtTurn">Character turn the branches start at.</param>
+/// <param name="SharedLines">Transcript lines every branch shares with the parent.</param>
+/// <param name="BranchKeys">Keys of the branch scenes, in branch order.</param>
+/// <param name="CopiedSequences">Character sequences copied in the pool (characters × branches).</param>
+/// <param name="CopiedTokens">Tokens copied, summed over the copies.</param>
+/// <param name="PrefillTokens">Tokens decoded to bring the parent's sequences to the fork point (once per character, not per branch).</param>
+/// <param name="At">When the fork was made.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneForkResult")]
+public sealed record SceneForkResult(
+    [property: Id(0)] int Fork,
+    [property: Id(1)] int AtTurn,
+    [property: Id(2)] int SharedLines,
+    [property: Id(3)] IReadOnlyList<string> BranchKeys,
+    [property: Id(4)] int CopiedSequences,
+    [property: Id(5)] long CopiedTokens,
+    [property: Id(6)] long PrefillTokens,
+    [property: Id(7)] DateTimeOffset At);
+
+/// <summary>Where a branch scene comes from.</summary>
+/// <param name="ParentKey">The scene it was forked from.</param>
+/// <param name="Fork">Fork number within the parent.</param>
+/// <param name="Branch">Branch number within the fork, from 0.</param>
+/// <param name="AtTurn">Character turn it starts at.</param>
+/// <param name="SharedLines">Lines it shares with the parent.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneOrigin")]
+public sealed record SceneOrigin(
+    [property: Id(0)] string ParentKey,
+    [property: Id(1)] int Fork,
+    [property: Id(2)] int Branch,
+    [property: Id(3)] int AtTurn,
+    [property: Id(4)] int SharedLines);
+
+/// <summary>What a branch scene needs to start.</summary>
+/// <param name="Start">The branch's definition, cast and sampling.</param>
+/// <param name="Origin">Where it was forked from.</param>
+/// <param name="SharedLines">The parent's lines before the fork point.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneBranchStart")]
+public sealed record SceneBranchStart(
+    [property: Id(0)] SceneStart Start,
+    [property: Id(1)] SceneOrigin Origin,
+    [property: Id(2)] IReadOnlyList<SceneLine> SharedLines);
+
+/// <summary>A scene's place in the tree of forks.</summary>
+/// <param name="SceneKey">The scene.</param>
+/// <param name="Origin">Where it was forked from; null for a scene a run started.</param>
+/// <param name="Forks">Forks made of it, in order.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneLineage")]
+public sealed record SceneLineage(
+    [property: Id(0)] string SceneKey,
+    [property: Id(1)] SceneOrigin? Origin,
+    [property: Id(2)] IReadOnlyList<SceneForkResult> Forks);
 
 /// <summary>What a scene needs to play.</summary>
 /// <param name="RunId">Scenario run it belongs to.</param>

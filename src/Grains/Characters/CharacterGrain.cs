@@ -4,6 +4,7 @@ using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Inference;
+using Orleans.Placement;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Characters;
@@ -21,8 +22,11 @@ public sealed class CharacterState
 
 /// <summary>
 /// A character in one scene replica. Asks the pool with its own grain key as the session key, so the pool keeps its
-/// dialogue prefix in one sequence and each turn prefills only the lines since its last turn.
+/// dialogue prefix in one sequence and each turn prefills only the lines since its last turn. Placed on the silo of
+/// its first caller: next to its scene, and a branch's character next to the character it was copied from, whose pool
+/// holds the copied sequence.
 /// </summary>
+[PreferLocalPlacement]
 internal sealed partial class CharacterGrain(
     [PersistentState("character", TheaterStorage.Name)] IPersistentState<CharacterState> state,
     ILogger<CharacterGrain> logger) : Grain, ICharacterGrain
@@ -125,6 +129,42 @@ internal sealed partial class CharacterGrain(
         return Task.FromResult(new CharacterView(casting.Persona, [.. state.State.Witnessed], DialoguePrompt.Build(casting, state.State.Witnessed)));
     }
 
+    public async Task<ForkReply> ForkInto(CharacterFork fork)
+    {
+        ArgumentNullException.ThrowIfNull(fork);
+        var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
+        var shared = state.State.Witnessed.Where(l => l.Index < fork.BeforeIndex).ToList();
+        var branches = fork.BranchSceneKeys.Select(scene => (Scene: scene, Key: $"{scene}/{casting.Persona.Id}")).ToList();
+        await Task.WhenAll(branches.Select(b => GrainFactory.GetGrain<ICharacterGrain>(b.Key)
+            .Adopt(casting with { SceneKey = b.Scene, Sampling = fork.Sampling }, shared)));
+
+        // The branches' sessions are their grain keys, as for any character; they share this session's lane, so they
+        // reach the pool that holds the sequence being copied.
+        var session = this.GetPrimaryKeyString();
+        var reply = await GrainFactory.Inference(session).Fork(new ForkCall(session, DialoguePrompt.Build(casting, shared), [.. branches.Select(b => b.Key)]));
+        LogForked(logger, casting.Persona.Id, branches.Count, reply.CopiedTokens, reply.PrefillTokens);
+        return reply;
+    }
+
+    public async Task Adopt(CharacterCasting casting, IReadOnlyList<SceneLine> witnessed)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(witnessed);
+        if (state.State.Casting is { } cast && (cast.SceneKey != casting.SceneKey || cast.Persona.Id != casting.Persona.Id))
+        {
+            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} is already cast as {cast.Persona.Id} in {cast.SceneKey}.");
+        }
+
+        if (state.State.Casting is not null && state.State.Witnessed.Count >= witnessed.Count)
+        {
+            return;
+        }
+
+        state.State.Casting = casting;
+        state.State.Witnessed = [.. witnessed.OrderBy(l => l.Index)];
+        await state.WriteStateAsync();
+    }
+
     private bool Add(SceneLine line)
     {
         var lines = state.State.Witnessed;
@@ -141,6 +181,9 @@ internal sealed partial class CharacterGrain(
 
         return true;
     }
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "{Character} forked into {Branches} branches: {Copied} tokens copied, {Prefill} prefilled")]
+    private static partial void LogForked(ILogger logger, string character, int branches, int copied, int prefill);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "{Character} spoke at turn {Turn}: {Tokens} tokens, prefilled {Prefill} of {Prompt} prompt tokens")]
     private static partial void LogSpoke(ILogger logger, string character, int turn, int tokens, int prefill, int prompt);

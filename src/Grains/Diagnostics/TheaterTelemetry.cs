@@ -193,6 +193,12 @@ public static class TheaterTelemetry
 
         /// <summary>Role attribution of one line (see <see cref="StartRoleAttribution"/>).</summary>
         public const string RoleAttribute = "role.attribute";
+
+        /// <summary>A scene forked into branches: its characters' sequences copied in the pool.</summary>
+        public const string SceneFork = "scene.fork";
+
+        /// <summary>One session's sequence brought to a prompt and copied into others.</summary>
+        public const string InferenceFork = "inference.fork";
     }
 
     /// <summary>Span event names.</summary>

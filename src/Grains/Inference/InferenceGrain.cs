@@ -90,4 +90,44 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
         activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, scored.Sum(s => s.PrefillTokens));
         return [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];
     }
+
+    public async Task<ForkReply> Fork(ForkCall request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceFork)?
+            .SetTag(TheaterTelemetry.Attributes.Session, request.SourceSession)
+            .SetTag(TheaterTelemetry.Attributes.Requests, request.TargetSessions.Count);
+        try
+        {
+            var fork = await pool.ForkAsync(request.SourceSession, request.TargetSessions, request.SourcePrompt, cancellationToken);
+            activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, fork.PrefillTokens).SetTag(TheaterTelemetry.Attributes.PromptTokens, fork.CopiedTokens);
+            return new ForkReply(fork.CopiedTokens, fork.PrefillTokens);
+        }
+        catch (Exception e)
+        {
+            activity.RecordError(e);
+            throw;
+        }
+    }
+
+    public async Task<IReadOnlyList<ScoreReply>> ScoreAlternatives(ScoreAlternativesCall request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceScore)?
+            .SetTag(TheaterTelemetry.Attributes.Session, request.SessionKey)
+            .SetTag(TheaterTelemetry.Attributes.Requests, request.Continuations.Count);
+        IReadOnlyList<ScoreResult> scored;
+        try
+        {
+            scored = await pool.ScoreAlternativesAsync(request.Prompt, request.Continuations, request.SessionKey, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            activity.RecordError(e);
+            throw;
+        }
+
+        activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, scored.Sum(s => s.PrefillTokens));
+        return [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];
+    }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using AgentTheater.Contracts.Inference;
 
 namespace AgentTheater.Grains.Inference;
@@ -8,7 +9,7 @@ namespace AgentTheater.Grains.Inference;
 /// session keeps its lane, so its requests keep reaching the pool that caches its prefix, and the sessions of a silo
 /// without a model spread across every silo that has one.
 /// </summary>
-internal static class InferenceLanes
+internal static partial class InferenceLanes
 {
     /// <summary>Lanes in all: enough that a few GPU silos each get several.</summary>
     public const int Count = 16;
@@ -17,15 +18,22 @@ internal static class InferenceLanes
     public static IInferenceGrain Inference(this IGrainFactory grains, string? session) =>
         grains.GetGrain<IInferenceGrain>(session is null ? 0 : Lane(session));
 
-    /// <summary>A hash that is the same in every process (string.GetHashCode is not), FNV-1a over the UTF-16 code units.</summary>
+    /// <summary>
+    /// A hash that is the same in every process (string.GetHashCode is not), FNV-1a over the UTF-16 code units. Branch
+    /// markers (<c>~{fork}.{branch}</c> in a forked scene's key) are left out, so a branch's sessions share the lane of
+    /// the sessions they were copied from, and reach the pool that holds the copies.
+    /// </summary>
     internal static int Lane(string session)
     {
         var hash = 2166136261u;
-        foreach (var c in session)
+        foreach (var c in BranchMarker().Replace(session, string.Empty))
         {
             hash = unchecked((hash ^ c) * 16777619u);
         }
 
         return (int)(hash % Count);
     }
+
+    [GeneratedRegex(@"~\d+\.\d+")]
+    private static partial Regex BranchMarker();
 }

@@ -32,6 +32,12 @@ public sealed class SceneState
 
     /// <summary>W3C trace context of the call that started the scene: the play loop, resumed or not, continues that trace.</summary>
     [Id(4)] public string? TraceParent { get; set; }
+
+    /// <summary>Where a branch scene was forked from; null for a scene a run started.</summary>
+    [Id(5)] public SceneOrigin? Origin { get; set; }
+
+    /// <summary>Forks made of this scene, in order.</summary>
+    [Id(6)] public List<SceneForkResult> Forks { get; set; } = [];
 }
 
 /// <summary>
@@ -46,6 +52,9 @@ internal sealed partial class SceneGrain(
     ILogger<SceneGrain> logger) : Grain, ISceneGrain
 {
     private const int CallAttempts = 3;
+
+    /// <summary>Most branches one fork makes (each costs a pool sequence per character).</summary>
+    private const int MaxBranches = 64;
 
     /// <summary>Scenario tag of a scene started on its own, outside a scenario run.</summary>
     private const string UnnamedScenario = "unnamed";
@@ -106,6 +115,105 @@ internal sealed partial class SceneGrain(
 
             await changed.WaitAsync(cancellationToken);
         }
+    }
+
+    public async Task<SceneForkResult> Fork(SceneFork fork)
+    {
+        ArgumentNullException.ThrowIfNull(fork);
+        var start = Definition;
+        if (state.State.Phase == ScenePhase.Playing)
+        {
+            throw new InvalidOperationException($"Scene {Key} is still playing: fork it when it has ended.");
+        }
+
+        if (fork.Branches is < 1 or > MaxBranches)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fork), fork.Branches, $"Branches: {fork.Branches} is out of range (1 to {MaxBranches}).");
+        }
+
+        var turns = CharacterTurns();
+        var at = fork.AtTurn ?? turns;
+        if (at < 0 || at > turns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fork), at, $"Scene {Key} has {turns} character turns: fork at turn 0 to {turns}, not {at}.");
+        }
+
+        var continuation = fork.Continuation ?? start.Scene;
+        if (continuation.Setting != start.Scene.Setting || !continuation.Present.SequenceEqual(start.Scene.Present))
+        {
+            throw new ArgumentException($"A branch of {Key} keeps its setting and the characters present; only turns, stop phrases, interventions and the turn policy may change.", nameof(fork));
+        }
+
+        // Every line before turn `at`: narration, and each earlier turn's interventions and character line.
+        var shared = state.State.Lines.TakeWhile(l => l.Kind == LineKind.Narrator || l.Turn < at).ToList();
+        var number = state.State.Forks.Count;
+        var keys = Enumerable.Range(0, fork.Branches).Select(b => $"{Key}~{number}.{b}").ToList();
+        var sampling = fork.Sampling ?? start.Sampling;
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.SceneFork)?
+            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
+            .SetTag(TheaterTelemetry.Attributes.Turn, at)
+            .SetTag(TheaterTelemetry.Attributes.Requests, fork.Branches);
+        try
+        {
+            // Characters first: each copies its own state and sequence into every branch, so the branches find their
+            // characters ready (and their KV in the pool) when they play.
+            var copies = await Task.WhenAll(start.Cast.Select(c => ClusterRetry.RunAsync(
+                () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling)),
+                CallAttempts,
+                (e, attempt) => LogCallRetry(logger, e, Key, "fork", c.Id, attempt))));
+            await Task.WhenAll(keys.Select((key, b) => GrainFactory.GetGrain<ISceneGrain>(key).StartBranch(new SceneBranchStart(
+                start with { Scene = continuation, Sampling = sampling with { Seed = BranchSeed(sampling.Seed, number, b) } },
+                new SceneOrigin(Key, number, b, at, shared.Count),
+                shared))));
+            var result = new SceneForkResult(
+                number,
+                at,
+                shared.Count,
+                keys,
+                copies.Length * keys.Count,
+                copies.Sum(c => (long)c.CopiedTokens) * keys.Count,
+                copies.Sum(c => (long)c.PrefillTokens),
+                DateTimeOffset.UtcNow);
+            state.State.Forks.Add(result);
+            await state.WriteStateAsync();
+            activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, result.PrefillTokens);
+            LogForked(logger, Key, keys.Count, at, result.CopiedSequences, result.PrefillTokens);
+            return result;
+        }
+        catch (Exception e)
+        {
+            activity.RecordError(e);
+            throw;
+        }
+    }
+
+    public async Task StartBranch(SceneBranchStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        if (state.State.Phase != ScenePhase.NotStarted)
+        {
+            return;
+        }
+
+        state.State.Start = start.Start;
+        state.State.Origin = start.Origin;
+        state.State.Lines = [.. start.SharedLines];
+        state.State.Phase = ScenePhase.Playing;
+        state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
+        await state.WriteStateAsync();
+        Signal();
+        _ = PlayAsync(resumed: false);
+    }
+
+    public Task<SceneLineage> GetLineage() => Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks]));
+
+    /// <summary>A seed per branch from the fork's seed: branches differ, the same fork made again repeats.</summary>
+    internal static long BranchSeed(long seed, int fork, int branch)
+    {
+        var x = unchecked((ulong)seed * 0xD1B54A32D192ED03UL + ((ulong)fork << 32) + (ulong)branch + 1);
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return (long)((x ^ (x >> 31)) & 0x7FFF_FFFF_FFFF_FFFFUL);
     }
 
     private SceneStatus Status() => new(
@@ -230,10 +338,12 @@ internal sealed partial class SceneGrain(
         switch (Definition.Scene.Policy)
         {
             case TurnPolicy.Addressed when state.State.Lines.Count > 0:
-                var text = state.State.Lines[^1].Text;
+                // A character naming itself does not give itself the turn; a narrator or user line naming it does.
+                var addressing = state.State.Lines[^1];
+                var text = addressing.Text;
                 var named = cast
                     .Select((c, i) => (Card: c, Index: i, At: text.IndexOf(c.Name, StringComparison.OrdinalIgnoreCase)))
-                    .Where(c => c.At >= 0 && c.Index != last)
+                    .Where(c => c.At >= 0 && (c.Index != last || addressing.Kind != LineKind.Character))
                     .OrderBy(c => c.At)
                     .FirstOrDefault();
                 return named.Card ?? cast[(last + 1) % cast.Count];
@@ -320,6 +430,12 @@ internal sealed partial class SceneGrain(
         await state.WriteStateAsync();
         Signal();
         LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
+        if (state.State.Origin is not null)
+        {
+            // A branch is not one of its run's scenes: whoever forked it watches it.
+            return;
+        }
+
         try
         {
             await ClusterRetry.RunAsync(
@@ -379,6 +495,9 @@ internal sealed partial class SceneGrain(
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
     private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
+
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Scene {Scene} forked into {Branches} branches at turn {Turn}: {Sequences} sequences copied, {Prefill} tokens prefilled")]
+    private static partial void LogForked(ILogger logger, string scene, int branches, int turn, int sequences, long prefill);
 
     [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Scene {Scene} ended but could not tell its run; the run's poll will read it")]
     private static partial void LogEndNotReported(ILogger logger, Exception exception, string scene);

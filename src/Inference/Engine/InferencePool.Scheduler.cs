@@ -84,6 +84,7 @@ public sealed partial class InferencePool
                         if (_sessions.Remove(forget.Session, out var slot))
                         {
                             slot.Session = null;
+                            slot.Pins = 0;
                         }
                     }
 
@@ -127,7 +128,7 @@ public sealed partial class InferencePool
             }
 
             var slot = _slots.FirstOrDefault(s => s.IsIdle && s.Session is null)
-                ?? _slots.Where(s => s.IsIdle).MinBy(s => s.LastUsed);
+                ?? _slots.Where(s => s.IsEvictable).MinBy(s => s.LastUsed);
             if (slot is null)
             {
                 return null;
@@ -171,20 +172,43 @@ public sealed partial class InferencePool
         }
 
         Statistics.OnAdmitted(job.Tokens.Length, reuse);
+        if (job is PrefillJob { InPrefill: false } cached)
+        {
+            // Everything was cached already: the trim above was all there was to do.
+            Release(cached);
+            cached.Complete(slot);
+            return;
+        }
+
         _running.Add(job);
     }
 
     private bool TryFork(ForkJob fork)
     {
-        if (fork.Result.Task.IsCompleted)
-        {
-            return true;
-        }
-
         SequenceSlot? source;
         lock (_sessions)
         {
             _sessions.TryGetValue(fork.Source, out source);
+        }
+
+        if (!TryForkFrom(source, fork))
+        {
+            return false;
+        }
+
+        if (fork.Pinned && source is { Pins: > 0 })
+        {
+            source.Pins--;
+        }
+
+        return true;
+    }
+
+    private bool TryForkFrom(SequenceSlot? source, ForkJob fork)
+    {
+        if (fork.Result.Task.IsCompleted)
+        {
+            return true;
         }
 
         if (source is null)
@@ -214,7 +238,7 @@ public sealed partial class InferencePool
                 }
             }
 
-            var candidates = _slots.Where(s => s.IsIdle && s != source && !chosen.Contains(s))
+            var candidates = _slots.Where(s => s.IsEvictable && s != source && !chosen.Contains(s))
                 .OrderBy(s => s.Session is null ? 0 : 1).ThenBy(s => s.LastUsed).ToList();
             var needed = fork.Targets.Length - chosen.Count;
             if (candidates.Count < needed)
@@ -394,6 +418,12 @@ public sealed partial class InferencePool
             {
                 Release(score);
                 score.Complete();
+            }
+            else if (job is PrefillJob { InPrefill: false, Finished: false } prefill)
+            {
+                var slot = prefill.Slot!;
+                Release(prefill);
+                prefill.Complete(slot);
             }
         }
 

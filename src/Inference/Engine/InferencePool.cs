@@ -169,7 +169,109 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             throw new ArgumentException("Fork targets must be distinct, non-empty session keys other than the source.", nameof(targets));
         }
 
-        var fork = new ForkJob(source, [.. targets]);
+        return Fork(source, targets, pinned: false, cancellationToken);
+    }
+
+    /// <summary>
+    /// Brings <paramref name="source"/>'s sequence to exactly the tokens of <paramref name="sourcePrompt"/> (decoding
+    /// only what it does not cache, as <see cref="PrefillAsync"/>) and copies it into each of <paramref name="targets"/>:
+    /// a branch point that costs one prefill, however many copies. The source cannot be evicted in between.
+    /// </summary>
+    public async Task<SequenceForkResult> ForkAsync(string source, IReadOnlyList<string> targets, string sourcePrompt, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        ArgumentNullException.ThrowIfNull(targets);
+        var prefilled = await Prefill(source, sourcePrompt, pinForFork: true, cancellationToken).ConfigureAwait(false);
+        var copied = await Fork(source, targets, pinned: true, cancellationToken).ConfigureAwait(false);
+        return new SequenceForkResult(copied, prefilled);
+    }
+
+    /// <summary>
+    /// Brings <paramref name="session"/>'s sequence to exactly the tokens of <paramref name="prompt"/>: the cached prefix
+    /// is kept, a cached tail that differs (or runs past the prompt) is dropped, and only the rest is decoded, batched
+    /// with everything else. Fork from it afterwards to branch at that point. Returns the tokens decoded.
+    /// </summary>
+    public Task<int> PrefillAsync(string session, string prompt, CancellationToken cancellationToken = default) =>
+        Prefill(session, prompt, pinForFork: false, cancellationToken);
+
+    private Task<int> Prefill(string session, string prompt, bool pinForFork, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(session);
+        var tokens = PromptTokens(prompt, null, nameof(prompt));
+        var job = new PrefillJob(session, tokens, pinForFork);
+        if (tokens.Length > SequenceContextLength)
+        {
+            job.Fail(new PromptTooLongException(tokens.Length, SequenceContextLength));
+        }
+        else
+        {
+            Submit(job, cancellationToken);
+        }
+
+        return job.Result.Task;
+    }
+
+    /// <summary>
+    /// Log-probability of each of <paramref name="continuations"/> after one <paramref name="prompt"/>: the prompt is
+    /// decoded once (in <paramref name="session"/>'s sequence when given, reusing what it caches), copied into a
+    /// sequence per continuation (<c>llama_memory_seq_cp</c>), and every continuation is scored in the same batches, so
+    /// each costs only its own tokens. The copies are freed afterwards.
+    /// </summary>
+    public async Task<IReadOnlyList<ScoreResult>> ScoreAlternativesAsync(
+        string prompt, IReadOnlyList<string> continuations, string? session = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(continuations);
+        if (continuations.Count == 0)
+        {
+            return [];
+        }
+
+        var source = session ?? $"alternatives/{Guid.NewGuid():N}";
+        var prefilled = 0;
+        var results = new ScoreResult[continuations.Count];
+
+        // Copies in rounds of at most a quarter of the sequences, so scoring never takes over the whole pool.
+        var round = Math.Max(1, Math.Min(continuations.Count, (MaxSequences - 1) / 4));
+        try
+        {
+            for (var start = 0; start < continuations.Count; start += round)
+            {
+                var count = Math.Min(round, continuations.Count - start);
+                var copies = Enumerable.Range(start, count).Select(i => $"{source}#alternative{i}").ToArray();
+                prefilled += (await ForkAsync(source, copies, prompt, cancellationToken).ConfigureAwait(false)).PrefillTokens;
+                try
+                {
+                    var scored = await Task.WhenAll(copies.Select((copy, k) => ScoreAsync(
+                        new ScoreRequest { SessionKey = copy, Prompt = prompt, Continuation = continuations[start + k] },
+                        cancellationToken))).ConfigureAwait(false);
+                    scored.CopyTo(results, start);
+                }
+                finally
+                {
+                    foreach (var copy in copies)
+                    {
+                        ForgetSession(copy);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (session is null)
+            {
+                ForgetSession(source);
+            }
+        }
+
+        // The shared prompt's decode is charged to the first alternative, so the sum is what the pool did.
+        results[0] = results[0] with { PrefillTokens = results[0].PrefillTokens + prefilled };
+        return results;
+    }
+
+    private Task<int> Fork(string source, IReadOnlyList<string> targets, bool pinned, CancellationToken cancellationToken)
+    {
+        var fork = new ForkJob(source, [.. targets], pinned);
         cancellationToken.Register(() => fork.Result.TrySetCanceled(cancellationToken));
         Post(fork);
         return fork.Result.Task;

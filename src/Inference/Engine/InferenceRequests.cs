@@ -97,6 +97,11 @@ public sealed record ScoreResult(IReadOnlyList<double> TokenLogProbabilities, IR
     public double MeanLogProbability => TokenLogProbabilities.Count == 0 ? 0 : LogProbability / TokenLogProbabilities.Count;
 }
 
+/// <summary>What a fork from a prompt cost.</summary>
+/// <param name="CopiedTokens">Tokens each copy starts with.</param>
+/// <param name="PrefillTokens">Tokens decoded to bring the source to the prompt (once for every copy).</param>
+public sealed record SequenceForkResult(int CopiedTokens, int PrefillTokens);
+
 /// <summary>The pool's queue is full and <see cref="InferencePoolOptions.WaitWhenBusy"/> is off.</summary>
 public sealed class InferencePoolBusyException(int capacity)
     : Exception($"The inference pool is busy: {capacity} requests are already queued or running (Inference:MaxQueuedRequests). Retry later or set Inference:WaitWhenBusy.")

@@ -19,7 +19,12 @@ internal sealed class SequenceSlot(int id)
 
     public PoolJob? Job { get; set; }
 
+    /// <summary>Forks waiting to copy this sequence: while any are, it is not evicted.</summary>
+    public int Pins { get; set; }
+
     public bool IsIdle => Job is null;
+
+    public bool IsEvictable => Job is null && Pins == 0;
 }
 
 /// <summary>Work the scheduler does on a sequence: feed <see cref="Tokens"/>, read logits where needed.</summary>
@@ -195,10 +200,44 @@ internal sealed class ScoreJob(string? session, int[] tokens, int promptLength) 
     }
 }
 
+/// <summary>Bring a session's sequence to exactly <see cref="PoolJob.Tokens"/>: keep the cached prefix, drop a differing tail, feed the rest.</summary>
+internal sealed class PrefillJob(string session, int[] tokens, bool pinForFork) : PoolJob(session, tokens)
+{
+    public TaskCompletionSource<int> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Keep the sequence from eviction until the fork that follows has copied it.</summary>
+    public bool PinForFork { get; } = pinForFork;
+
+    public override int ReusableLimit => Tokens.Length;
+
+    // One output keeps the batch like any other (llama.cpp computes logits for at least one token anyway).
+    public override bool WantsLogitsAt(int index) => index == Tokens.Length - 1;
+
+    public void Complete(SequenceSlot slot)
+    {
+        Finished = true;
+        if (PinForFork)
+        {
+            slot.Pins++;
+        }
+
+        Result.TrySetResult(PrefillTokens);
+    }
+
+    public override void Fail(Exception error)
+    {
+        Finished = true;
+        Result.TrySetException(error);
+    }
+}
+
 /// <summary>Copy a session's sequence into new sessions.</summary>
-internal sealed class ForkJob(string source, string[] targets)
+internal sealed class ForkJob(string source, string[] targets, bool pinned)
 {
     public string Source { get; } = source;
+
+    /// <summary>The source was pinned by the prefill before it; the fork unpins it.</summary>
+    public bool Pinned { get; } = pinned;
 
     public string[] Targets { get; } = targets;
 
