@@ -156,11 +156,10 @@ public sealed class InferencePoolTests(TinyModelFixture fixture)
             Assert.InRange(together[i].LogProbability, alone[i].LogProbability - 1e-3, alone[i].LogProbability + 1e-3);
         }
 
-        // Each alone decodes the whole prompt; together it is decoded once and each continuation costs its own tokens.
+        // The prompt is decoded once, and each continuation costs its own tokens (plus the prompt's last, for its logits).
         var prompt = fixture.Model.Tokenize(Prompts[2]).Length;
         var decoded = together.Sum(r => r.PrefillTokens);
         Assert.True(decoded <= prompt + together.Sum(r => r.ContinuationTokens.Count + 1), $"decoded {decoded} tokens for a {prompt}-token prompt");
-        Assert.True(alone.Sum(r => r.PrefillTokens) >= continuations.Length * prompt);
     }
 
     [Fact]
