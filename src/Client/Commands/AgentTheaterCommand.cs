@@ -10,6 +10,7 @@ internal static class AgentTheaterCommand
         var root = new RootCommand("AgentTheater: many LLM characters improvising together on Orleans, one pooled llama.cpp engine.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(RunCommand.CreateValidate());
+        root.Subcommands.Add(ForkCommand.Create());
         root.Subcommands.Add(TakeoversCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

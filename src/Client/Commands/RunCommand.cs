@@ -43,6 +43,7 @@ internal static class RunCommand
             {
                 await using var remote = await RemoteTheater.ConnectAsync(gateways, result.GetValue(clusterId)!, result.GetValue(serviceId)!, cancellationToken);
                 Directory.CreateDirectory(folder.Path);
+                folder.WriteRunInfo(new RunInfo(runId, Path.GetFullPath(path), null, gateways));
                 Console.Error.WriteLine($"run {runId} on cluster {gateways}: {ScenarioFile.Describe(scenario)}");
                 return Report(await ScenarioRunner.RunAsync(remote.Grains, scenario, runId, folder, cancellationToken), folder);
             }
@@ -55,6 +56,7 @@ internal static class RunCommand
 
             var modelPath = DefaultModel.Resolve(result.GetValue(model) ?? scenario.Model, Path.GetDirectoryName(Path.GetFullPath(path))!);
             Directory.CreateDirectory(folder.Path);
+            folder.WriteRunInfo(new RunInfo(runId, Path.GetFullPath(path), modelPath, null));
             Console.Error.WriteLine($"run {runId}: {ScenarioFile.Describe(scenario)}");
             Console.Error.WriteLine($"model {modelPath}; state and transcripts in {folder.Path}");
 

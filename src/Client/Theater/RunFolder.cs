@@ -15,6 +15,7 @@ internal sealed class RunFolder(string path)
 {
     public const string AttributionFile = "attribution.jsonl";
     public const string TakeoversFile = "takeovers.jsonl";
+    public const string RunInfoFile = "run.json";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -91,6 +92,28 @@ internal sealed class RunFolder(string path)
             .Select(f => (System.IO.Path.GetFileNameWithoutExtension(f), ReadJsonLines<SceneLine>(f, "a transcript line")))];
     }
 
+    /// <summary>What the run played with (<c>run.json</c>), so later commands on the folder can start the same theater.</summary>
+    public void WriteRunInfo(RunInfo info) => WriteJson(RunInfoFile, info);
+
+    /// <summary>The run's <c>run.json</c>, or null for a folder written before it existed.</summary>
+    public RunInfo? ReadRunInfo()
+    {
+        var file = System.IO.Path.Combine(Path, RunInfoFile);
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<RunInfo>(File.ReadAllText(file), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file}: not a run description ({e.Message})", e);
+        }
+    }
+
     public void WriteSummary(object summary, string markdown)
     {
         WriteAtomically(System.IO.Path.Combine(Path, "summary.json"), JsonSerializer.Serialize(summary, IndentedJson));
@@ -152,3 +175,10 @@ internal sealed class RunFolder(string path)
         File.Move(temporary, file, overwrite: true);
     }
 }
+
+/// <summary>What a run played with.</summary>
+/// <param name="RunId">Run id.</param>
+/// <param name="Scenario">Scenario file.</param>
+/// <param name="Model">Model of an embedded run (null on a cluster).</param>
+/// <param name="Cluster">The cluster it played on (null: embedded).</param>
+internal sealed record RunInfo(string RunId, string Scenario, string? Model, string? Cluster);

@@ -36,6 +36,9 @@ public interface ISceneGrain : IGrainWithStringKey
 
     /// <summary>Where this scene was forked from, and the forks made of it.</summary>
     Task<SceneLineage> GetLineage();
+
+    /// <summary>What the scene was started with (its definition, cast and sampling); null before it started.</summary>
+    Task<SceneStart?> GetStart();
 }
 
 /// <summary>A request to fork a scene.</summary>

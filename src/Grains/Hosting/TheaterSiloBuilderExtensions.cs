@@ -5,6 +5,8 @@ using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Newtonsoft.Json;
+using Orleans.Serialization;
 using Orleans.Placement;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
@@ -54,6 +56,10 @@ public static class TheaterSiloBuilderExtensions
             builder.Services.AddInferencePool(configureInference);
         }
 
+        // Grain state is stored as JSON of concrete types. Orleans writes a $type for every value whose runtime type is
+        // not the declared one, and a list made by a collection expression is a compiler-generated type that its
+        // reader then refuses: a scene or run stored that way could never be activated again.
+        builder.Services.Configure<OrleansJsonSerializerOptions>(o => o.JsonSerializerSettings.TypeNameHandling = TypeNameHandling.None);
         builder.Services.AddSingleton<InferencePoolTelemetry>();
         builder.AddActivityPropagation();
         builder.Services.AddRoleAttribution(configureAttribution);

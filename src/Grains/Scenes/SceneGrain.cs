@@ -205,6 +205,8 @@ internal sealed partial class SceneGrain(
         _ = PlayAsync(resumed: false);
     }
 
+    public Task<SceneStart?> GetStart() => Task.FromResult(state.State.Start);
+
     public Task<SceneLineage> GetLineage() => Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks]));
 
     /// <summary>A seed per branch from the fork's seed: branches differ, the same fork made again repeats.</summary>
