@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Xml.Linq;
+using AgentTheater.Client.Theater;
 using AgentTheater.Grains.Experiments;
 
 namespace AgentTheater.Grains.Tests;
@@ -358,6 +360,44 @@ public sealed class TwentyQuestionsTests
         Assert.Equal(0.5, RevealStatistics.TotalVariation([1, 0], [0.5, 0.5]), 12);
         Assert.Equal(0, RevealStatistics.TotalVariation([0.2, 0.8], [0.2, 0.8]), 12);
         Assert.Throws<ArgumentException>(() => RevealStatistics.TotalVariation([1], [0.5, 0.5]));
+    }
+
+    [Fact]
+    public void Plot_TwoConditions_IsWellFormedSvgNamingEach()
+    {
+        var shares = Catalogue.Objects.Select((o, i) => new ObjectShare(o, i % 3 == 0 ? 1.0 / 12 : 0, 1.0 / 36)).ToList();
+        RevealDistribution[] reveals = [new("committed <card>", shares), new("uncommitted & free", shares.Take(4).ToList())];
+        NarrowingCurve[] narrowing =
+        [
+            new("committed <card>", [new(0, 5.1, Math.Log2(36), 1), new(1, 4.2, Math.Log2(18), 0.8), new(2, double.NaN, 3, 0.7)]),
+            new("only narrowing", [new(0, 5, 5.17, 1)]),
+        ];
+
+        var svg = TwentyQuestionsPlot.Svg("Twenty questions: \"what was the object?\"", reveals, narrowing);
+
+        var document = XDocument.Parse(svg);
+        Assert.Equal("svg", document.Root!.Name.LocalName);
+        var text = string.Join("\n", document.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value));
+        Assert.Contains("committed <card>", text, StringComparison.Ordinal);
+        Assert.Contains("uncommitted & free", text, StringComparison.Ordinal);
+        Assert.Contains("only narrowing", text, StringComparison.Ordinal);
+        Assert.Contains("rest (21)", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("NaN", svg, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TopWithRest_MoreThanFifteenObjects_KeepsTheMostProbableAndSumsTheRest()
+    {
+        var shares = Enumerable.Range(0, 20).Select(i => new ObjectShare($"o{i}", 0.05, i / 190.0)).ToList();
+
+        var shown = TwentyQuestionsPlot.TopWithRest(shares);
+
+        Assert.Equal(16, shown.Count);
+        Assert.Equal(["o19", "o18"], shown.Take(2).Select(s => s.Object));
+        Assert.Equal("rest (5)", shown[^1].Object);
+        Assert.Equal(0.25, shown[^1].Sampled, 12);
+        Assert.Equal(10 / 190.0, shown[^1].Scored, 12);
+        Assert.Equal(3, TwentyQuestionsPlot.TopWithRest(shares.Take(3).ToList()).Count);
     }
 
     private static AnsweredQuestion Attribute(string key, bool answer) => new(TwentyQuestionsQuestion.About(key), answer);
