@@ -305,3 +305,23 @@ OPENING_NARRATION = ["{a} sits by the window with a cup going cold.", "{a} has s
 EVENTS = ["Something heavy thumps against the door of {place}. Twice. Then it is quiet.",
           "A bell rings somewhere outside, and stops.", "The lamp gutters and nearly goes out.",
           "Footsteps cross the floor above, though nobody is upstairs."]
+
+
+def catalogue_json():
+    """The twenty-questions catalogue as the C# experiment reads it (src/Grains/Experiments): attributes with their
+    phrasings and objects with their sorted true attributes, both in this file's order."""
+    import json
+    return json.dumps({"attributes": ATTRIBUTES, "objects": {o: sorted(attrs) for o, attrs in OBJECTS.items()}}, indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(description="Write the twenty-questions catalogue as JSON.")
+    parser.add_argument("--json", metavar="PATH", help="file to write (default: standard output)")
+    args = parser.parse_args()
+    if args.json:
+        with open(args.json, "w", encoding="utf-8", newline="\n") as f:
+            f.write(catalogue_json())
+    else:
+        sys.stdout.write(catalogue_json())
