@@ -11,6 +11,7 @@ internal static class AgentTheaterCommand
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(RunCommand.CreateValidate());
         root.Subcommands.Add(ForkCommand.Create());
+        root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(TakeoversCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -9,7 +9,7 @@ namespace AgentTheater.Grains.Inference;
 /// session keeps its lane, so its requests keep reaching the pool that caches its prefix, and the sessions of a silo
 /// without a model spread across every silo that has one.
 /// </summary>
-internal static partial class InferenceLanes
+public static partial class InferenceLanes
 {
     /// <summary>Lanes in all: enough that a few GPU silos each get several.</summary>
     public const int Count = 16;
@@ -23,7 +23,7 @@ internal static partial class InferenceLanes
     /// markers (<c>~{fork}.{branch}</c> in a forked scene's key) are left out, so a branch's sessions share the lane of
     /// the sessions they were copied from, and reach the pool that holds the copies.
     /// </summary>
-    internal static int Lane(string session)
+    public static int Lane(string session)
     {
         var hash = 2166136261u;
         foreach (var c in BranchMarker().Replace(session, string.Empty))

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Diagnostics;
+using AgentTheater.Client.Theater;
+using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Experiments;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Client.Commands;
+
+/// <summary><c>agent-theater experiment twenty-questions</c>: the simulator's superposition, measured.</summary>
+internal static class ExperimentCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("experiment", "Experiments on the simulator (see docs/twenty-questions.md).");
+        command.Subcommands.Add(CreateTwentyQuestions());
+        return command;
+    }
+
+    private static Command CreateTwentyQuestions()
+    {
+        var games = new Option<int>("--games") { Description = "Games per condition", DefaultValueFactory = _ => 50 };
+        var branches = new Option<int>("--branches") { Description = "Reveal branches forked from each game (1 to 64)", DefaultValueFactory = _ => 8 };
+        var questions = new Option<int>("--questions") { Description = "Questions per game before the reveal (1 to 20)", DefaultValueFactory = _ => 8 };
+        var committed = new Option<bool>("--committed") { Description = "Play only the committed control: the object is in the answerer's card" };
+        var control = new Option<bool>("--control") { Description = "Play the committed control as well as the uncommitted condition" };
+        var model = new Option<string?>("--model") { Description = "GGUF model (default: the project's model)" };
+        var output = new Option<string>("--out") { Description = "Folder for experiment folders", DefaultValueFactory = _ => "runs" };
+        var seed = new Option<long>("--seed") { Description = "Base seed of games, secrets and branches", DefaultValueFactory = _ => 1 };
+        var parallel = new Option<int>("--parallel") { Description = "Games played at once (each holds up to a quarter of the pool's sequences while it scores)", DefaultValueFactory = _ => 4 };
+        var sequences = new Option<int>("--sequences") { Description = "Pool sequences", DefaultValueFactory = _ => 128 };
+        var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 768 };
+        var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
+        var command = new Command("twenty-questions", "Play twenty questions, fork each game into branches asked \"what was the object?\", and score every catalogue object as the reveal; writes results.json, results.md and reveals.svg.")
+        {
+            games, branches, questions, committed, control, model, output, seed, parallel, sequences, context, verbose,
+        };
+        command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
+        {
+            var settings = new TwentyQuestionsSettings(
+                InRange(result.GetValue(games), 1, 10_000, "--games"),
+                InRange(result.GetValue(branches), 1, 64, "--branches"),
+                InRange(result.GetValue(questions), 1, 20, "--questions"),
+                result.GetValue(committed) ? [TwentyQuestionsExperiment.Committed]
+                    : result.GetValue(control) ? [TwentyQuestionsExperiment.Uncommitted, TwentyQuestionsExperiment.Committed]
+                    : [TwentyQuestionsExperiment.Uncommitted],
+                result.GetValue(seed),
+                InRange(result.GetValue(parallel), 1, 1_000, "--parallel"));
+            if (result.GetValue(committed) && result.GetValue(control))
+            {
+                throw new ArgumentException("--committed plays the control alone and --control adds it to the uncommitted condition: give one of them.", "--committed");
+            }
+
+            var modelPath = DefaultModel.Resolve(result.GetValue(model), Directory.GetCurrentDirectory());
+            var experimentId = ScenarioRunner.NewRunId("twenty-questions");
+            var folder = new RunFolder(Path.Combine(result.GetValue(output)!, experimentId));
+            Directory.CreateDirectory(folder.Path);
+            Console.Error.WriteLine($"experiment {experimentId}: {string.Join(" and ", settings.Conditions)}, {settings.Games} games each, {settings.Questions} questions, {settings.Branches} branches");
+            Console.Error.WriteLine($"model {modelPath}; results in {folder.Path}");
+            var clock = Stopwatch.StartNew();
+            await using var theater = await EmbeddedTheater.StartAsync(
+                new EmbeddedTheaterSettings(
+                    modelPath,
+                    Path.Combine(folder.Path, "state.db"),
+                    result.GetValue(sequences),
+                    result.GetValue(context),
+                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
+                    Attribution: false),
+                cancellationToken);
+            var played = await new TwentyQuestionsExperiment(theater.Grains, experimentId, settings).PlayAsync(cancellationToken);
+
+            var catalogue = ObjectCatalogue.Default;
+            var summaries = settings.Conditions
+                .Select(c => TwentyQuestionsSummary.Summarize(catalogue, c, [.. played.Where(g => g.Condition == c)]))
+                .ToList();
+            var results = new TwentyQuestionsResults(experimentId, modelPath, settings, catalogue.Objects, summaries, played, clock.Elapsed.TotalSeconds);
+            foreach (var game in played)
+            {
+                await WriteTranscriptsAsync(theater.Grains, folder, game.SceneKey);
+            }
+
+            var roots = played.Select(g => g.SceneKey).ToList();
+            var tree = await SceneTree.ReadAsync(theater.Grains, roots, cancellationToken);
+            folder.WriteText("tree.md", SceneTree.Markdown(experimentId, tree));
+            folder.WriteJson("results.json", results);
+            folder.WriteText("results.md", TwentyQuestionsReport.Markdown(results));
+            folder.WriteText("reveals.svg", TwentyQuestionsPlot.Svg(
+                $"Twenty questions on {Path.GetFileName(modelPath)}: {settings.Games} games per condition, {settings.Branches} reveals each",
+                [.. summaries.Select(s => new RevealDistribution(s.Condition, s.Distribution))],
+                [.. summaries.Select(s => s.Narrowing)]));
+            Console.WriteLine(TwentyQuestionsReport.Table(results));
+            Console.WriteLine($"results: {Path.Combine(folder.Path, "results.md")}, {Path.Combine(folder.Path, "results.json")}; plot: {Path.Combine(folder.Path, "reveals.svg")}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The game's transcript and its branches' under <c>scenes/</c>.</summary>
+    private static async Task WriteTranscriptsAsync(IGrainFactory grains, RunFolder folder, string gameKey)
+    {
+        var game = grains.GetGrain<ISceneGrain>(gameKey);
+        var keys = (await game.GetLineage()).Forks.SelectMany(f => f.BranchKeys).Prepend(gameKey);
+        foreach (var key in keys)
+        {
+            var scene = grains.GetGrain<ISceneGrain>(key);
+            folder.WriteScene(key, await scene.GetStatus(), await scene.GetTranscript());
+        }
+    }
+
+    private static int InRange(int value, int min, int max, string option) =>
+        value >= min && value <= max ? value : throw new ArgumentException($"{option}: {value} is out of range ({min} to {max}).", option);
+}
