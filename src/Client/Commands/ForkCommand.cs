@@ -93,6 +93,11 @@ internal static class ForkCommand
         var parent = grains.GetGrain<ISceneGrain>(key);
         var status = await parent.GetStatus();
         var atTurn = request.At ?? status.Turns;
+        if (atTurn < 0 || atTurn > status.Turns)
+        {
+            throw new ArgumentException($"--at: scene {RunFolder.FileName(key)} has {status.Turns} character turns: fork at turn 0 to {status.Turns}, not {atTurn}.", nameof(request));
+        }
+
         var start = await parent.GetStart() ?? throw new InvalidDataException($"Scene {key} was never started.");
         var maxTurns = request.Turns is { } more ? atTurn + more : start.Scene.MaxTurns;
         if (maxTurns <= atTurn)

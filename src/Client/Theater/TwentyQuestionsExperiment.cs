@@ -188,7 +188,9 @@ internal sealed class TwentyQuestionsExperiment(IGrainFactory grains, string exp
         string key, SceneStart start, IReadOnlyList<SceneLine> transcript, List<(SceneLine Question, SceneLine Answer)> exchanges, string? secret, CancellationToken cancellationToken)
     {
         var casting = new CharacterCasting(key, start.Cast[1], start.Scene.Setting, [.. start.Cast.Select(c => c.Name)], start.Sampling);
-        var continuations = _catalogue.Objects.Select(o => " " + _catalogue.RevealText(o)).ToList();
+        // The whole reveal, full stop included: the text is tokenised as the model saw it in training ("It was a
+        // mirror." ends in " mirror" "."; "It was a mirror" alone ends in another token the model never produces there).
+        var continuations = _catalogue.Objects.Select(o => " " + _catalogue.RevealText(o) + ".").ToList();
         var session = $"{key}/reveal-scorer";
         var answered = new List<AnsweredQuestion>();
         var steps = new List<(NarrowingStep, double[])>();
