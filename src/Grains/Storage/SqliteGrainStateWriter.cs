@@ -284,9 +284,9 @@ internal sealed partial class SqliteGrainStateWriter : IAsyncDisposable
         await _connection.DisposeAsync();
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName}: a transaction of {ChangeCount} changes failed and was rolled back")]
+    [LoggerMessage(EventId = 3511, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName}: a transaction of {ChangeCount} changes failed and was rolled back")]
     private partial void LogErrorWriteBatchFailed(Exception exception, string storageName, int changeCount);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "SQLite grain storage {StorageName}: the WAL checkpoint at close failed; the next open replays it")]
+    [LoggerMessage(EventId = 3512, Level = LogLevel.Warning, Message = "SQLite grain storage {StorageName}: the WAL checkpoint at close failed; the next open replays it")]
     private partial void LogWarningCheckpointFailed(Exception exception, string storageName);
 }

@@ -193,21 +193,21 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
             expectedETag ?? "");
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "SQLite grain storage {StorageName} opened {DatabasePath} (journal mode {JournalMode})")]
+    [LoggerMessage(EventId = 3501, Level = LogLevel.Information, Message = "SQLite grain storage {StorageName} opened {DatabasePath} (journal mode {JournalMode})")]
     private partial void LogInformationOpened(string storageName, string databasePath, string journalMode);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "SQLite grain storage {StorageName}: {DatabasePath} is in journal mode {JournalMode}, not WAL; reads will wait for writes")]
+    [LoggerMessage(EventId = 3502, Level = LogLevel.Warning, Message = "SQLite grain storage {StorageName}: {DatabasePath} is in journal mode {JournalMode}, not WAL; reads will wait for writes")]
     private partial void LogWarningNotWal(string storageName, string databasePath, string journalMode);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName} could not open {DatabasePath}")]
+    [LoggerMessage(EventId = 3503, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName} could not open {DatabasePath}")]
     private partial void LogErrorOpenFailed(Exception exception, string storageName, string databasePath);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "SQLite grain storage {StorageName} closed")]
+    [LoggerMessage(EventId = 3504, Level = LogLevel.Information, Message = "SQLite grain storage {StorageName} closed")]
     private partial void LogInformationClosed(string storageName);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName} failed to read state {StateName} of grain {GrainId}")]
+    [LoggerMessage(EventId = 3505, Level = LogLevel.Error, Message = "SQLite grain storage {StorageName} failed to read state {StateName} of grain {GrainId}")]
     private partial void LogErrorReadFailed(Exception exception, string storageName, string stateName, GrainId grainId);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "SQLite grain storage {StorageName}: {Operation} of state {StateName} of grain {GrainId} expected ETag {ExpectedETag}, found {StoredETag}")]
+    [LoggerMessage(EventId = 3506, Level = LogLevel.Debug, Message = "SQLite grain storage {StorageName}: {Operation} of state {StateName} of grain {GrainId} expected ETag {ExpectedETag}, found {StoredETag}")]
     private partial void LogDebugETagConflict(string storageName, string operation, string stateName, GrainId grainId, string? expectedETag, string? storedETag);
 }
