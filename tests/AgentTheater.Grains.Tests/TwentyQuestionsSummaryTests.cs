@@ -111,7 +111,7 @@ public sealed class TwentyQuestionsSummaryTests
             count,
             RevealStatistics.EntropyBits(scored),
             count == 0 ? 0 : Catalogue.Objects.Select((o, i) => TwentyQuestionsConsistency.Default.IsConsistent(o, answered) ? scored[i] : 0).Sum(),
-            secret is null ? null : scored[Catalogue.Objects.ToList().IndexOf(secret)]);
+            secret is null ? null : scored[Catalogue.IndexOf(secret)]);
     }
 
     private static string Python(string script)

@@ -44,6 +44,10 @@ internal static class CommandErrors
         }
     }
 
+    /// <summary>The value of a whole-number option, or an error naming the option, the value and the range.</summary>
+    public static int InRange(string option, int value, int min, int max) =>
+        value >= min && value <= max ? value : throw new ArgumentException($"{option}: {value} is out of range ({min} to {max}).", option);
+
     /// <summary>Parses "1,8,32" into integers; the error names the option and the bad value.</summary>
     public static int[] ParseIntegerList(string option, string text)
     {

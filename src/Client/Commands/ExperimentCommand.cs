@@ -38,14 +38,14 @@ internal static class ExperimentCommand
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
             var settings = new TwentyQuestionsSettings(
-                InRange(result.GetValue(games), 1, 10_000, "--games"),
-                InRange(result.GetValue(branches), 1, 64, "--branches"),
-                InRange(result.GetValue(questions), 1, 20, "--questions"),
+                CommandErrors.InRange("--games", result.GetValue(games), 1, 10_000),
+                CommandErrors.InRange("--branches", result.GetValue(branches), 1, 64),
+                CommandErrors.InRange("--questions", result.GetValue(questions), 1, 20),
                 result.GetValue(committed) ? [TwentyQuestionsExperiment.Committed]
                     : result.GetValue(control) ? [TwentyQuestionsExperiment.Uncommitted, TwentyQuestionsExperiment.Committed]
                     : [TwentyQuestionsExperiment.Uncommitted],
                 result.GetValue(seed),
-                InRange(result.GetValue(parallel), 1, 1_000, "--parallel"));
+                CommandErrors.InRange("--parallel", result.GetValue(parallel), 1, 1_000));
             if (result.GetValue(committed) && result.GetValue(control))
             {
                 throw new ArgumentException("--committed plays the control alone and --control adds it to the uncommitted condition: give one of them.", "--committed");
@@ -61,7 +61,7 @@ internal static class ExperimentCommand
             await using var theater = await EmbeddedTheater.StartAsync(
                 new EmbeddedTheaterSettings(
                     modelPath,
-                    Path.Combine(folder.Path, "state.db"),
+                    folder.StatePath,
                     result.GetValue(sequences),
                     result.GetValue(context),
                     result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
@@ -74,13 +74,12 @@ internal static class ExperimentCommand
                 .Select(c => TwentyQuestionsSummary.Summarize(catalogue, c, [.. played.Where(g => g.Condition == c)]))
                 .ToList();
             var results = new TwentyQuestionsResults(experimentId, modelPath, settings, catalogue.Objects, summaries, played, clock.Elapsed.TotalSeconds);
-            foreach (var game in played)
+            var tree = await SceneTree.ReadAsync(theater.Grains, played.Select(g => g.SceneKey), cancellationToken);
+            foreach (var scene in SceneTree.Nodes(tree))
             {
-                await WriteTranscriptsAsync(theater.Grains, folder, game.SceneKey);
+                folder.WriteScene(scene.Key, scene.Status, await theater.Grains.GetGrain<ISceneGrain>(scene.Key).GetTranscript());
             }
 
-            var roots = played.Select(g => g.SceneKey).ToList();
-            var tree = await SceneTree.ReadAsync(theater.Grains, roots, cancellationToken);
             folder.WriteText("tree.md", SceneTree.Markdown(experimentId, tree));
             folder.WriteJson("results.json", results);
             folder.WriteText("results.md", TwentyQuestionsReport.Markdown(results));
@@ -94,19 +93,4 @@ internal static class ExperimentCommand
         }));
         return command;
     }
-
-    /// <summary>The game's transcript and its branches' under <c>scenes/</c>.</summary>
-    private static async Task WriteTranscriptsAsync(IGrainFactory grains, RunFolder folder, string gameKey)
-    {
-        var game = grains.GetGrain<ISceneGrain>(gameKey);
-        var keys = (await game.GetLineage()).Forks.SelectMany(f => f.BranchKeys).Prepend(gameKey);
-        foreach (var key in keys)
-        {
-            var scene = grains.GetGrain<ISceneGrain>(key);
-            folder.WriteScene(key, await scene.GetStatus(), await scene.GetTranscript());
-        }
-    }
-
-    private static int InRange(int value, int min, int max, string option) =>
-        value >= min && value <= max ? value : throw new ArgumentException($"{option}: {value} is out of range ({min} to {max}).", option);
 }

@@ -37,11 +37,7 @@ internal static class ForkCommand
         {
             var run = RunFolder.Open(result.GetValue(folder)!);
             var runId = Path.GetFileName(Path.GetFullPath(run.Path).TrimEnd(Path.DirectorySeparatorChar));
-            var count = result.GetValue(branches);
-            if (count is < 1 or > 64)
-            {
-                throw new ArgumentException($"--branches: {count} is out of range (1 to 64).", "--branches");
-            }
+            var count = CommandErrors.InRange("--branches", result.GetValue(branches), 1, 64);
 
             if (result.GetValue(turns) is < 1)
             {
@@ -55,7 +51,7 @@ internal static class ForkCommand
                 return await ForkAsync(remote.Grains, run, runId, request, cancellationToken);
             }
 
-            var database = Path.Combine(run.Path, "state.db");
+            var database = run.StatePath;
             if (!File.Exists(database))
             {
                 throw new FileNotFoundException($"'{database}' does not exist: the run was not played on an embedded silo (fork it with --cluster).", database);

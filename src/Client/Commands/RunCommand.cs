@@ -32,9 +32,7 @@ internal static class RunCommand
             var scenario = ScenarioFile.Load(path);
             if (result.GetValue(replicas) is { } count)
             {
-                scenario = count is >= 1 and <= 100_000
-                    ? scenario with { Replicas = count }
-                    : throw new ArgumentException($"--replicas: {count} is out of range (1 to 100000).", "--replicas");
+                scenario = scenario with { Replicas = CommandErrors.InRange("--replicas", count, 1, 100_000) };
             }
 
             var runId = ScenarioRunner.NewRunId(scenario.Name);
@@ -63,7 +61,7 @@ internal static class RunCommand
             await using var theater = await EmbeddedTheater.StartAsync(
                 new EmbeddedTheaterSettings(
                     modelPath,
-                    Path.Combine(folder.Path, "state.db"),
+                    folder.StatePath,
                     result.GetValue(sequences),
                     result.GetValue(context),
                     result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,

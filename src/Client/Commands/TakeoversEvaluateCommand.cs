@@ -52,7 +52,7 @@ internal static class TakeoversEvaluateCommand
             {
                 scenario = scenario is null
                     ? throw new ArgumentException("--replicas needs --forced.", "--replicas")
-                    : count is >= 1 and <= 10_000 ? scenario with { Replicas = count } : throw new ArgumentException($"--replicas: {count} is out of range (1 to 10000).", "--replicas");
+                    : scenario with { Replicas = CommandErrors.InRange("--replicas", count, 1, 10_000) };
             }
 
             RunFolder? finished = null;

@@ -30,6 +30,9 @@ internal sealed class RunFolder(string path)
 
     public string ScenesPath => System.IO.Path.Combine(Path, "scenes");
 
+    /// <summary>The embedded silo's SQLite grain state: what <c>fork</c> reopens.</summary>
+    public string StatePath => System.IO.Path.Combine(Path, "state.db");
+
     /// <summary>Every span of an embedded run, one JSON object a line.</summary>
     public string TracesPath => System.IO.Path.Combine(Path, "traces.jsonl");
 

@@ -31,9 +31,12 @@ internal static class SceneTree
         return nodes;
     }
 
+    /// <summary>Every scene in the trees, parents before their branches.</summary>
+    public static IEnumerable<SceneNode> Nodes(IEnumerable<SceneNode> nodes) =>
+        nodes.SelectMany(n => Nodes(n.Forks.SelectMany(f => f.Branches)).Prepend(n));
+
     /// <summary>Every scene key in the trees, parents before their branches.</summary>
-    public static IEnumerable<string> Keys(IEnumerable<SceneNode> nodes) =>
-        nodes.SelectMany(n => Keys(n.Forks.SelectMany(f => f.Branches)).Prepend(n.Key));
+    public static IEnumerable<string> Keys(IEnumerable<SceneNode> nodes) => Nodes(nodes).Select(n => n.Key);
 
     /// <summary>The tree as a nested Markdown list: each scene, each fork (turn, branches, what it copied), each branch.</summary>
     public static string Markdown(string runId, IReadOnlyList<SceneNode> nodes)

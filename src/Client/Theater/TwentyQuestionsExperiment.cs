@@ -164,7 +164,7 @@ internal sealed class TwentyQuestionsExperiment(IGrainFactory grains, string exp
                 line?.PrefillTokens ?? 0);
         }).ToList();
 
-        var narrowing = await NarrowAsync(key, start, transcript, exchanges, secret, cancellationToken);
+        var narrowing = await NarrowAsync(key, start, transcript, exchanges, questions, secret, cancellationToken);
         return new TwentyQuestionsGameResult(
             condition,
             game,
@@ -185,7 +185,13 @@ internal sealed class TwentyQuestionsExperiment(IGrainFactory grains, string exp
     /// catalogue. Successive prompts share their prefix in one scoring session, so each decodes only the new exchange.
     /// </summary>
     private async Task<List<(NarrowingStep Step, double[] Distribution)>> NarrowAsync(
-        string key, SceneStart start, IReadOnlyList<SceneLine> transcript, List<(SceneLine Question, SceneLine Answer)> exchanges, string? secret, CancellationToken cancellationToken)
+        string key,
+        SceneStart start,
+        IReadOnlyList<SceneLine> transcript,
+        List<(SceneLine Question, SceneLine Answer)> exchanges,
+        List<PlayedQuestion> questions,
+        string? secret,
+        CancellationToken cancellationToken)
     {
         var casting = new CharacterCasting(key, start.Cast[1], start.Scene.Setting, [.. start.Cast.Select(c => c.Name)], start.Sampling);
         // The whole reveal, full stop included: the text is tokenised as the model saw it in training ("It was a
@@ -197,13 +203,9 @@ internal sealed class TwentyQuestionsExperiment(IGrainFactory grains, string exp
         for (var q = 0; q <= exchanges.Count; q++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (q > 0)
+            if (q > 0 && questions[q - 1] is { Asked: { } asked, Yes: { } yes })
             {
-                var (question, answer) = exchanges[q - 1];
-                if (_parser.ParseQuestion(question.Text) is { } asked && TwentyQuestionsParser.ParseAnswer(answer.Text) is { } yes)
-                {
-                    answered.Add(new AnsweredQuestion(asked, yes));
-                }
+                answered.Add(new AnsweredQuestion(asked, yes));
             }
 
             var until = q == 0 ? transcript.TakeWhile(l => l.Kind != LineKind.Character).Count() : exchanges[q - 1].Answer.Index + 1;
@@ -216,7 +218,7 @@ internal sealed class TwentyQuestionsExperiment(IGrainFactory grains, string exp
                 consistent.Count,
                 RevealStatistics.EntropyBits(distribution),
                 _catalogue.Objects.Select((o, i) => consistent.Contains(o) ? distribution[i] : 0).Sum(),
-                secret is null ? null : distribution[_catalogue.Objects.ToList().IndexOf(secret)]), distribution));
+                secret is null ? null : distribution[_catalogue.IndexOf(secret)]), distribution));
         }
 
         return steps;

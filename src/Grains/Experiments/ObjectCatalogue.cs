@@ -23,6 +23,7 @@ public sealed class ObjectCatalogue
 
     private readonly Dictionary<string, HashSet<string>> _trueAttributes;
     private readonly HashSet<string> _attributeKeys;
+    private readonly Dictionary<string, int> _positions;
 
     private ObjectCatalogue(IReadOnlyList<CatalogueAttribute> attributes, IReadOnlyList<string> objects, Dictionary<string, HashSet<string>> trueAttributes)
     {
@@ -30,6 +31,7 @@ public sealed class ObjectCatalogue
         Objects = objects;
         _trueAttributes = trueAttributes;
         _attributeKeys = new HashSet<string>(attributes.Select(a => a.Key), StringComparer.Ordinal);
+        _positions = objects.Select((o, i) => (o, i)).ToDictionary(x => x.o, x => x.i, StringComparer.Ordinal);
     }
 
     /// <summary>The catalogue the shipped model was trained on (the embedded resource, read once).</summary>
@@ -43,6 +45,13 @@ public sealed class ObjectCatalogue
 
     /// <summary>Whether <paramref name="obj"/> is a catalogue object (exact name).</summary>
     public bool Contains(string obj) => _trueAttributes.ContainsKey(obj);
+
+    /// <summary>Where <paramref name="obj"/> stands in <see cref="Objects"/> (the order of every per-object list); throws on a name the catalogue lacks.</summary>
+    public int IndexOf(string obj)
+    {
+        ArgumentNullException.ThrowIfNull(obj);
+        return _positions.TryGetValue(obj, out var index) ? index : throw new ArgumentException($"'{obj}' is not a catalogue object.", nameof(obj));
+    }
 
     /// <summary>Whether <paramref name="attribute"/> is true of <paramref name="obj"/>; throws on a name the catalogue lacks.</summary>
     public bool IsTrue(string obj, string attribute)

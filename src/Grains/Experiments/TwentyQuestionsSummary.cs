@@ -123,7 +123,7 @@ public static class TwentyQuestionsSummary
             var canonical = game.Reveals.Where(r => r.Canonical && r.Object is not null).ToList();
             foreach (var reveal in canonical)
             {
-                observed[IndexOf(objects, reveal.Object!)]++;
+                observed[catalogue.IndexOf(reveal.Object!)]++;
             }
 
             for (var o = 0; o < objects.Count; o++)
@@ -191,19 +191,6 @@ public static class TwentyQuestionsSummary
         }
 
         return new NarrowingCurve(condition, points);
-    }
-
-    private static int IndexOf(IReadOnlyList<string> objects, string obj)
-    {
-        for (var i = 0; i < objects.Count; i++)
-        {
-            if (objects[i] == obj)
-            {
-                return i;
-            }
-        }
-
-        throw new ArgumentException($"'{obj}' is not a catalogue object.", nameof(obj));
     }
 
     private static double Mean(IEnumerable<double> values)
