@@ -1,1 +1,2 @@
+global using AgentTheater.Testing;
 global using Xunit;

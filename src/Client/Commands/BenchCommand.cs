@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using AgentTheater.Client.Hosting;
 using AgentTheater.Inference.Benchmarks;
 using AgentTheater.Inference.Native;
 
@@ -41,7 +42,7 @@ internal static class BenchCommand
                 Positive("--gen", result.GetValue(generate)),
                 Positive("--batch", result.GetValue(batch)),
                 result.GetValue(threads));
-            var path = result.GetValue(model) ?? ModelCommand.EnsureSynthetic(result.GetValue(shape)!, result.GetValue(type)!);
+            var path = result.GetValue(model) ?? DefaultModel.Synthetic(result.GetValue(shape)!, result.GetValue(type)!);
             using var loggers = CommandLogging.LlamaErrorsOnly();
             var runtime = LlamaLibrary.Initialize(logger: loggers.CreateLogger("llama.cpp"));
             using var loaded = LlamaModel.Load(path);

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using AgentTheater.Client.Theater;
+using AgentTheater.Analysis.TwentyQuestions;
+using AgentTheater.Client.Hosting;
+using AgentTheater.Client.Progress;
+using AgentTheater.Client.Runs;
 using AgentTheater.Contracts.Scenes;
-using AgentTheater.Grains.Experiments;
-using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Client.Commands;
 
@@ -24,17 +25,15 @@ internal static class ExperimentCommand
         var questions = new Option<int>("--questions") { Description = "Questions per game before the reveal (1 to 20)", DefaultValueFactory = _ => 8 };
         var committed = new Option<bool>("--committed") { Description = "Play only the committed control: the object is in the answerer's card" };
         var control = new Option<bool>("--control") { Description = "Play the committed control as well as the uncommitted condition" };
-        var model = new Option<string?>("--model") { Description = "GGUF model (default: the project's model)" };
         var output = new Option<string>("--out") { Description = "Folder for experiment folders", DefaultValueFactory = _ => "runs" };
         var seed = new Option<long>("--seed") { Description = "Base seed of games, secrets and branches", DefaultValueFactory = _ => 1 };
         var parallel = new Option<int>("--parallel") { Description = "Games played at once (each holds up to a quarter of the pool's sequences while it scores)", DefaultValueFactory = _ => 4 };
-        var sequences = new Option<int>("--sequences") { Description = "Pool sequences", DefaultValueFactory = _ => 128 };
-        var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 768 };
-        var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
+        var theaterOptions = TheaterOptions.Embedded(new PoolDefaults(Sequences: 128, Context: 768), "GGUF model (default: the project's model)");
         var command = new Command("twenty-questions", "Play twenty questions, fork each game into branches asked \"what was the object?\", and score every catalogue object as the reveal; writes results.json, results.md and reveals.svg.")
         {
-            games, branches, questions, committed, control, model, output, seed, parallel, sequences, context, verbose,
+            games, branches, questions, committed, control, output, seed, parallel,
         };
+        theaterOptions.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
             var settings = new TwentyQuestionsSettings(
@@ -51,23 +50,19 @@ internal static class ExperimentCommand
                 throw new ArgumentException("--committed plays the control alone and --control adds it to the uncommitted condition: give one of them.", "--committed");
             }
 
-            var modelPath = DefaultModel.Resolve(result.GetValue(model), Directory.GetCurrentDirectory());
+            // The experiment plays without role attribution: it measures the simulator, not the detector.
+            var theaterSettings = theaterOptions.Read(result) with { Attribution = false };
+            var modelPath = DefaultModel.Resolve(theaterSettings.Model, Directory.GetCurrentDirectory());
             var experimentId = ScenarioRunner.NewRunId("twenty-questions");
             var folder = new RunFolder(Path.Combine(result.GetValue(output)!, experimentId));
             Directory.CreateDirectory(folder.Path);
             Console.Error.WriteLine($"experiment {experimentId}: {string.Join(" and ", settings.Conditions)}, {settings.Games} games each, {settings.Questions} questions, {settings.Branches} branches");
             Console.Error.WriteLine($"model {modelPath}; results in {folder.Path}");
             var clock = Stopwatch.StartNew();
-            await using var theater = await EmbeddedTheater.StartAsync(
-                new EmbeddedTheaterSettings(
-                    modelPath,
-                    folder.StatePath,
-                    result.GetValue(sequences),
-                    result.GetValue(context),
-                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
-                    Attribution: false),
-                cancellationToken);
-            var played = await new TwentyQuestionsExperiment(theater.Grains, experimentId, settings).PlayAsync(cancellationToken);
+            await using var theater = await Theater.OpenAsync(theaterSettings, new EmbeddedSilo(modelPath, folder.StatePath), cancellationToken);
+            var played = await ConsoleProgress.ShowAsync(progress => new TwentyQuestionsExperiment(theater.Grains, experimentId, settings).PlayAsync(
+                progress.Select((ExperimentProgress p) => new ProgressUpdate(p.Games, p.TotalGames, $"games {p.Games}/{p.TotalGames} played, forked and scored")),
+                cancellationToken));
 
             var catalogue = ObjectCatalogue.Default;
             var summaries = settings.Conditions

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using AgentTheater.Client.Progress;
 using AgentTheater.Inference.Gguf;
 using AgentTheater.Inference.Native;
 
@@ -26,23 +27,6 @@ internal static class ModelCommand
         + "The model continues after \"Name:\" with one line; stop at \"\\n\" or at another speaker's \"Other:\". "
         + "[Goals], [Secret], [Style] and [Present] are optional.";
 
-    /// <summary>The synthetic model cached for <paramref name="shape"/>/<paramref name="type"/>, written on first use.</summary>
-    public static string EnsureSynthetic(string shape, string type, int seed = 1234)
-    {
-        var parsedShape = SyntheticModelShape.Parse(shape);
-        var parsedType = GgmlTypeInfo.Parse(type);
-        var folder = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "agent-theater", "models");
-        var path = Path.Combine(folder, $"synthetic-{parsedShape.Name}-{type.ToLowerInvariant()}-{seed}.gguf");
-        if (!File.Exists(path))
-        {
-            Console.Error.WriteLine($"Writing synthetic {parsedShape.Name} ({type}) model to {path}");
-            SyntheticModel.Write(path, parsedShape, parsedType, seed, ConsoleProgress());
-            Console.Error.WriteLine();
-        }
-
-        return path;
-    }
-
     private static Command CreateSynth()
     {
         var shape = new Option<string>("--shape") { Description = "tiny, small, llama3-1b or llama3-8b", DefaultValueFactory = _ => "tiny" };
@@ -58,8 +42,7 @@ internal static class ModelCommand
             var parsedShape = SyntheticModelShape.Parse(result.GetValue(shape)!);
             var parsedType = GgmlTypeInfo.Parse(result.GetValue(type)!);
             var path = result.GetValue(output)!;
-            SyntheticModel.Write(path, parsedShape, parsedType, result.GetValue(seed), ConsoleProgress());
-            Console.Error.WriteLine();
+            ConsoleProgress.Show(progress => SyntheticModel.Write(path, parsedShape, parsedType, result.GetValue(seed), new PercentProgress(progress, "written")));
             Console.WriteLine($"{path}: {new FileInfo(path).Length / 1048576.0:F1} MiB, {parsedShape.Name}, {parsedType}");
             return Task.FromResult(0);
         }));
@@ -140,7 +123,7 @@ internal static class ModelCommand
                 PromptFormat,
                 File.Exists(cardPath) ? File.ReadAllText(cardPath) : DefaultCard(modelName, summary),
                 summary);
-            TrainedModelPacker.Pack(source, path, card, weightType, ConsoleProgress());
+            ConsoleProgress.Show(progress => TrainedModelPacker.Pack(source, path, card, weightType, new PercentProgress(progress, "packed")));
             using var model = LlamaModel.Load(path);
             Console.WriteLine($"{path}: {new FileInfo(path).Length / 1048576.0:F1} MiB, {weightType}, {model.Description}, "
                 + $"{model.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters");
@@ -179,23 +162,5 @@ internal static class ModelCommand
         var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
         node.Remove("log");
         return node.ToJsonString();
-    }
-
-    private static PercentProgress ConsoleProgress() => new();
-
-    /// <summary>Prints a percentage on one stderr line, synchronously and only forward (Progress&lt;T&gt; posts out of order).</summary>
-    private sealed class PercentProgress : IProgress<double>
-    {
-        private int _last = -1;
-
-        public void Report(double value)
-        {
-            var percent = (int)(value * 100);
-            if (percent > _last)
-            {
-                _last = percent;
-                Console.Error.Write(percent >= 100 ? $"\r  {percent,3}%\n" : $"\r  {percent,3}%");
-            }
-        }
     }
 }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentTheater.Client.Hosting;
+using AgentTheater.Client.Progress;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Native;
 
@@ -41,28 +43,30 @@ internal static class ModelGenerateCommand
                     WaitWhenBusy = true,
                 },
                 loggers);
-            var done = 0;
-            var tasks = requests.Select(async r =>
+            var completions = await ConsoleProgress.ShowAsync(async progress =>
             {
-                var generated = await pool.GenerateAsync(
-                    new GenerationRequest
-                    {
-                        Prompt = r.Prompt,
-                        MaxTokens = r.MaxTokens ?? 64,
-                        StopStrings = r.Stop ?? ["\n"],
-                        Sampling = new SamplingOptions { Temperature = r.Temperature ?? 0f, Seed = r.Seed ?? 1 },
-                    },
-                    cancellationToken);
-                var finished = Interlocked.Increment(ref done);
-                if (finished % 100 == 0 || finished == requests.Count)
+                var done = 0;
+                var gate = new Lock();
+                return await Task.WhenAll(requests.Select(async r =>
                 {
-                    Console.Error.Write($"\r  {finished}/{requests.Count} completions");
-                }
+                    var generated = await pool.GenerateAsync(
+                        new GenerationRequest
+                        {
+                            Prompt = r.Prompt,
+                            MaxTokens = r.MaxTokens ?? 64,
+                            StopStrings = r.Stop ?? ["\n"],
+                            Sampling = new SamplingOptions { Temperature = r.Temperature ?? 0f, Seed = r.Seed ?? 1 },
+                        },
+                        cancellationToken);
+                    lock (gate)
+                    {
+                        done++;
+                        progress.Report(new ProgressUpdate(done, requests.Count, $"{done:N0}/{requests.Count:N0} completions"));
+                    }
 
-                return new Completion(r.Id, generated.Text, generated.Tokens.Count, generated.PromptTokens);
-            }).ToList();
-            var completions = await Task.WhenAll(tasks);
-            Console.Error.WriteLine();
+                    return new Completion(r.Id, generated.Text, generated.Tokens.Count, generated.PromptTokens);
+                }));
+            });
             var path = result.GetValue(output)!;
             await using (var writer = new StreamWriter(path + ".partial"))
             {

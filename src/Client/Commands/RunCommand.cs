@@ -1,31 +1,28 @@
 using System.CommandLine;
-using AgentTheater.Client.Theater;
+using AgentTheater.Client.Hosting;
+using AgentTheater.Client.Progress;
+using AgentTheater.Client.Runs;
 using AgentTheater.Grains.Scenarios;
-using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Client.Commands;
 
-/// <summary><c>agent-theater run FILE</c> and <c>agent-theater validate FILE</c>.</summary>
+/// <summary><c>agent-theater run FILE</c>: plays a scenario and writes its run folder.</summary>
 internal static class RunCommand
 {
     public static Command Create()
     {
         var file = new Argument<string>("scenario") { Description = "Scenario YAML file" };
         var replicas = new Option<int?>("--replicas") { Description = "Replicas of every scene (overrides the file)" };
-        var model = new Option<string?>("--model") { Description = "GGUF model (overrides the file; default: the project's model, else a synthetic one)" };
         var output = new Option<string>("--out") { Description = "Folder for run folders", DefaultValueFactory = _ => "runs" };
-        var sequences = new Option<int>("--sequences") { Description = "Pool sequences (KV kept for this many characters at once)", DefaultValueFactory = _ => 64 };
-        var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 2048 };
-        var verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
-        var noAttribution = new Option<bool>("--no-attribution") { Description = "Play without role attribution (embedded silo; a cluster's silos decide for themselves)" };
-        var cluster = new Option<string?>("--cluster") { Description = "Play on a running cluster instead of an embedded silo: its gateways (ip:port[,ip:port]) or its Redis membership table (redis://host:port)" };
-        var clusterId = new Option<string>("--cluster-id") { Description = "Cluster id of --cluster", DefaultValueFactory = _ => "agent-theater" };
-        var serviceId = new Option<string>("--service-id") { Description = "Service id of --cluster", DefaultValueFactory = _ => "agent-theater" };
         var traceSampling = new Option<double>("--trace-sampling") { Description = "Share of traces written to <run>/traces.jsonl by an embedded run (0: no trace file)", DefaultValueFactory = _ => 1.0 };
+        var theaterOptions = TheaterOptions.EmbeddedOrCluster(
+            new PoolDefaults(Sequences: 64, Context: 2048),
+            "GGUF model (overrides the file; default: the project's model, else a synthetic one)");
         var command = new Command("run", "Play a scenario (on an embedded one-silo cluster unless --cluster) and write every transcript under --out/<run id>/.")
         {
-            file, replicas, model, output, sequences, context, verbose, noAttribution, cluster, clusterId, serviceId, traceSampling,
+            file, replicas, output, traceSampling,
         };
+        theaterOptions.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
             var path = result.GetValue(file)!;
@@ -35,43 +32,44 @@ internal static class RunCommand
                 scenario = scenario with { Replicas = CommandErrors.InRange("--replicas", count, 1, 100_000) };
             }
 
-            var runId = ScenarioRunner.NewRunId(scenario.Name);
-            var folder = new RunFolder(Path.Combine(result.GetValue(output)!, runId));
-            if (result.GetValue(cluster) is { } gateways)
-            {
-                await using var remote = await RemoteTheater.ConnectAsync(gateways, result.GetValue(clusterId)!, result.GetValue(serviceId)!, cancellationToken);
-                Directory.CreateDirectory(folder.Path);
-                folder.WriteRunInfo(new RunInfo(runId, Path.GetFullPath(path), null, gateways));
-                Console.Error.WriteLine($"run {runId} on cluster {gateways}: {ScenarioFile.Describe(scenario)}");
-                return Report(await ScenarioRunner.RunAsync(remote.Grains, scenario, runId, folder, cancellationToken), folder);
-            }
-
+            var settings = theaterOptions.Read(result);
             var sampling = result.GetValue(traceSampling);
             if (sampling is not (>= 0 and <= 1))
             {
                 throw new ArgumentException($"--trace-sampling: {sampling} is out of range (0 to 1).", "--trace-sampling");
             }
 
-            var modelPath = DefaultModel.Resolve(result.GetValue(model) ?? scenario.Model, Path.GetDirectoryName(Path.GetFullPath(path))!);
-            Directory.CreateDirectory(folder.Path);
-            folder.WriteRunInfo(new RunInfo(runId, Path.GetFullPath(path), modelPath, null));
-            Console.Error.WriteLine($"run {runId}: {ScenarioFile.Describe(scenario)}");
-            Console.Error.WriteLine($"model {modelPath}; state and transcripts in {folder.Path}");
-
-            await using var theater = await EmbeddedTheater.StartAsync(
-                new EmbeddedTheaterSettings(
-                    modelPath,
-                    folder.StatePath,
-                    result.GetValue(sequences),
-                    result.GetValue(context),
-                    result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
-                    sampling > 0 ? folder.TracesPath : null,
-                    sampling,
-                    Attribution: !result.GetValue(noAttribution)),
-                cancellationToken);
-            return Report(await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, cancellationToken), folder);
+            var runId = ScenarioRunner.NewRunId(scenario.Name);
+            var folder = new RunFolder(Path.Combine(result.GetValue(output)!, runId));
+            var scenarioPath = Path.GetFullPath(path);
+            Console.Error.WriteLine($"run {runId}{(settings.Cluster is { } on ? $" on cluster {on.Target}" : "")}: {ScenarioFile.Describe(scenario)}");
+            await using var theater = settings.Cluster is { } cluster
+                ? await ConnectAsync(settings, cluster, scenarioPath, runId, folder, cancellationToken)
+                : await StartEmbeddedAsync(settings, scenarioPath, scenario.Model, runId, folder, sampling, cancellationToken);
+            var summary = await ConsoleProgress.ShowAsync(progress => ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, progress, cancellationToken));
+            return Report(summary, folder);
         }));
         return command;
+    }
+
+    private static async Task<ITheater> ConnectAsync(
+        TheaterSettings settings, ClusterAddress cluster, string scenarioPath, string runId, RunFolder folder, CancellationToken cancellationToken)
+    {
+        var theater = await Theater.OpenAsync(settings, silo: null, cancellationToken);
+        Directory.CreateDirectory(folder.Path);
+        folder.WriteRunInfo(new RunInfo(runId, scenarioPath, null, cluster.Target));
+        return theater;
+    }
+
+    private static Task<ITheater> StartEmbeddedAsync(
+        TheaterSettings settings, string scenarioPath, string? scenarioModel, string runId, RunFolder folder, double traceSampling, CancellationToken cancellationToken)
+    {
+        // The silo keeps its state in the run folder, so the folder comes first.
+        var model = DefaultModel.Resolve(settings.Model ?? scenarioModel, Path.GetDirectoryName(scenarioPath)!);
+        Directory.CreateDirectory(folder.Path);
+        folder.WriteRunInfo(new RunInfo(runId, scenarioPath, model, null));
+        Console.Error.WriteLine($"model {model}; state and transcripts in {folder.Path}");
+        return Theater.OpenAsync(settings, new EmbeddedSilo(model, folder.StatePath, traceSampling > 0 ? folder.TracesPath : null, traceSampling), cancellationToken);
     }
 
     private static int Report(RunSummary summary, RunFolder folder)
@@ -89,18 +87,5 @@ internal static class RunCommand
         }
 
         return summary.Failed == 0 ? 0 : 1;
-    }
-
-    public static Command CreateValidate()
-    {
-        var file = new Argument<string>("scenario") { Description = "Scenario YAML file" };
-        var command = new Command("validate", "Check a scenario file and report every error with its file, line and field.") { file };
-        command.SetAction((result, _) => CommandErrors.Run(() =>
-        {
-            var scenario = ScenarioFile.Load(result.GetValue(file)!);
-            Console.WriteLine($"{result.GetValue(file)}: valid. {ScenarioFile.Describe(scenario)}");
-            return Task.FromResult(0);
-        }));
-        return command;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using AgentTheater.Client.Theater;
+using AgentTheater.Analysis.Takeovers;
+using AgentTheater.Client.Runs;
 
 namespace AgentTheater.Client.Commands;
 

@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
-using AgentTheater.Client.Theater;
-using AgentTheater.Contracts.Attribution;
+using AgentTheater.Analysis.Takeovers;
+using AgentTheater.Client.Hosting;
+using AgentTheater.Client.Progress;
+using AgentTheater.Client.Runs;
+using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Scenarios;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace AgentTheater.Client.Commands;
@@ -23,18 +25,17 @@ internal static class TakeoversEvaluateCommand
     public static Command Create()
     {
         var set = new Option<string>("--set") { Description = "Labelled set (JSONL, tools/model/labelled_takeovers.py; tests/labelled/takeovers.jsonl)", Required = true };
-        var model = new Option<string?>("--model") { Description = "GGUF model (default: the project's model)" };
         var output = new Option<string?>("--out") { Description = "Folder for evaluation.json, evaluation.md, precision-recall.svg, the transcripts and attribution (default: runs/<evaluation id>)" };
         var forced = new Option<string?>("--forced") { Description = "Also play this scenario (play_as forced takeovers, e.g. scenarios/forced-takeover.yaml) and measure detection on it" };
         var replicas = new Option<int?>("--replicas") { Description = "Replicas of --forced's scenes (overrides the file)" };
         var forcedRun = new Option<string?>("--forced-run") { Description = "Measure forced takeovers on this finished run folder instead of playing --forced" };
-        var sequences = new Option<int>("--sequences") { Description = "Pool sequences (each character keeps one per hypothesis)", DefaultValueFactory = _ => 128 };
-        var context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => 1024 };
         var parallel = new Option<int>("--parallel") { Description = "Labelled scenes attributed at once (0: as many as the sequences hold, about 32 sessions a scene)", DefaultValueFactory = _ => 0 };
+        var theaterOptions = TheaterOptions.Embedded(new PoolDefaults(Sequences: 128, Context: 1024), "GGUF model (default: the project's model)");
         var command = new Command("evaluate", "Measure takeover detection on a labelled set: precision, recall, delay, trigger accuracy, forced takeovers, and a sweep of the detector's settings.")
         {
-            set, model, output, forced, replicas, forcedRun, sequences, context, parallel,
+            set, output, forced, replicas, forcedRun, parallel,
         };
+        theaterOptions.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
         {
             // Everything the user gave is checked before anything is written or loaded.
@@ -63,14 +64,14 @@ internal static class TakeoversEvaluateCommand
                 _ = finished.ReadTakeovers();
             }
 
-            var pool = result.GetValue(sequences);
+            var settings = theaterOptions.Read(result);
             var inFlight = result.GetValue(parallel);
-            if (pool < 1 || inFlight < 0)
+            if (settings.Sequences < 1 || inFlight < 0)
             {
-                throw new ArgumentException("--sequences must be at least 1 and --parallel at least 0.", pool < 1 ? "--sequences" : "--parallel");
+                throw new ArgumentException("--sequences must be at least 1 and --parallel at least 0.", settings.Sequences < 1 ? "--sequences" : "--parallel");
             }
 
-            var modelPath = DefaultModel.Resolve(result.GetValue(model), Directory.GetCurrentDirectory());
+            var modelPath = DefaultModel.Resolve(settings.Model, Directory.GetCurrentDirectory());
             var runId = ScenarioRunner.NewRunId("evaluate");
             var folder = new RunFolder(result.GetValue(output) ?? Path.Combine("runs", runId));
             var state = Path.Combine(Path.GetTempPath(), $"agent-theater-{runId}");
@@ -78,31 +79,30 @@ internal static class TakeoversEvaluateCommand
             try
             {
                 Console.Error.WriteLine($"evaluate {setPath}: {labelled.Count} labelled scenes; model {modelPath}; results in {folder.Path}");
-                await using var theater = await EmbeddedTheater.StartAsync(
-                    new EmbeddedTheaterSettings(modelPath, Path.Combine(state, "state.db"), pool, result.GetValue(context), LogLevel.Warning),
-                    cancellationToken);
+                await using var theater = await Theater.StartEmbeddedAsync(settings, new EmbeddedSilo(modelPath, Path.Combine(state, "state.db")), cancellationToken);
                 var options = theater.Services.GetRequiredService<IOptions<AttributionOptions>>().Value;
                 var clock = Stopwatch.StartNew();
-                var scenes = await TakeoverEvaluator.AttributeAsync(theater.Grains, labelled, runId, inFlight > 0 ? inFlight : Math.Max(1, pool / 32), cancellationToken);
+                var scenes = await ConsoleProgress.ShowAsync(progress => TakeoverEvaluator.AttributeAsync(
+                    theater.Grains,
+                    labelled,
+                    runId,
+                    inFlight > 0 ? inFlight : Math.Max(1, settings.Sequences / 32),
+                    progress.Select((EvaluationProgress p) => new ProgressUpdate(p.Scenes, p.TotalScenes, $"scenes {p.Scenes:N0}/{p.TotalScenes:N0} attributed, lines {p.Lines:N0}/{p.TotalLines:N0}")),
+                    cancellationToken));
                 var seconds = clock.Elapsed.TotalSeconds;
 
-                ForcedMetrics? forcedMetrics = null;
                 if (scenario is not null)
                 {
                     finished = new RunFolder(Path.Combine(folder.Path, "forced"));
                     Directory.CreateDirectory(finished.Path);
                     Console.Error.WriteLine($"forced takeovers: {ScenarioFile.Describe(scenario)}");
-                    await ScenarioRunner.RunAsync(theater.Grains, scenario, ScenarioRunner.NewRunId(scenario.Name), finished, cancellationToken);
+                    await ConsoleProgress.ShowAsync(progress => ScenarioRunner.RunAsync(theater.Grains, scenario, ScenarioRunner.NewRunId(scenario.Name), finished, progress, cancellationToken));
                 }
 
-                if (finished is not null)
-                {
-                    forcedMetrics = ForcedTakeoverEvaluation.Measure(finished.ReadAttribution() ?? [], finished.ReadTakeovers());
-                }
-
+                var forcedMetrics = finished is null ? null : ForcedTakeoverEvaluation.Measure(finished.ReadAttribution() ?? [], finished.ReadTakeovers());
                 Directory.CreateDirectory(folder.Path);
-                TakeoverEvaluator.WriteRun(folder, runId, scenes);
-                var evaluation = Evaluate(setPath, modelPath, options, scenes, seconds, forcedMetrics, finished?.Path);
+                WriteRun(folder, runId, scenes);
+                var evaluation = TakeoverEvaluator.Evaluate(setPath, modelPath, options, scenes, seconds, forcedMetrics, finished?.Path);
                 var table = EvaluationReport.Table(evaluation);
                 folder.WriteJson(ResultFile, evaluation);
                 folder.WriteText(TableFile, table);
@@ -119,22 +119,17 @@ internal static class TakeoversEvaluateCommand
         return command;
     }
 
-    private static EvaluationResult Evaluate(
-        string set, string model, AttributionOptions options, IReadOnlyList<EvaluatedScene> scenes, double seconds, ForcedMetrics? forced, string? forcedRun)
+    /// <summary>Writes each labelled scene's transcript and all attribution records into <paramref name="folder"/>, as a run does.</summary>
+    private static void WriteRun(RunFolder folder, string runId, IReadOnlyList<EvaluatedScene> scenes)
     {
-        var outcomes = scenes.Select(s => SceneOutcome.Of(s.Scene, [.. s.Attribution.Takeovers.Select(DetectedTakeover.From)])).ToList();
-        var used = SettingsUsed.From(options);
-        var defaults = SettingsUsed.From(new AttributionOptions());
-        var recorded = scenes.Select(s => (s.Scene, (IReadOnlyList<LineAttribution>)s.Attribution.Lines)).ToList();
+        foreach (var evaluated in scenes)
+        {
+            var key = TakeoverEvaluator.SceneKey(runId, evaluated.Scene);
+            var transcript = evaluated.Scene.Transcript;
+            var status = new SceneStatus(key, ScenePhase.Completed, TakeoverEvaluator.CharacterLines(evaluated.Scene), transcript.Count, 0, "labelled transcript");
+            folder.WriteScene(key, status, transcript);
+        }
 
-        // The replay at the run's own settings must find what the grain found, or the sweep would measure something else.
-        var replayMatches = scenes.All(s =>
-            DetectorSweep.Replay(s.Attribution.Lines, options.Sharpness, options.Detector).Select(t => (t.CharacterId, t.LineIndex, t.DetectedLineIndex))
-                .SequenceEqual(s.Attribution.Takeovers.Select(t => (t.CharacterId, t.LineIndex, t.DetectedLineIndex))));
-        var sweep = DetectorSweep.Run(recorded).Select((p, i) => SweepRow.From(i + 1, p, defaults, used)).ToList();
-        var lines = scenes.SelectMany(s => s.Attribution.Lines).ToList();
-        return new EvaluationResult(
-            set, model, used, defaults, lines.Count, lines.Count(l => l.Verdict == LineVerdict.Failed), seconds,
-            TakeoverEvaluation.Measure(outcomes), replayMatches, forced, forcedRun, sweep, outcomes);
+        folder.WriteAttribution([.. scenes.Select(s => s.Attribution)]);
     }
 }

@@ -19,6 +19,13 @@ public interface IScenarioRunGrain : IGrainWithStringKey
     /// <summary>Progress so far; also restarts scenes that stopped reporting (e.g. after a silo failure).</summary>
     Task<RunProgress> GetProgress();
 
+    /// <summary>
+    /// The run's progress now and whenever it changes (a scene spoke a line or ended), at most a few times a second,
+    /// until every scene has ended: what a display shows live, pushed rather than polled.
+    /// </summary>
+    [AlwaysInterleave]
+    IAsyncEnumerable<RunProgress> WatchProgress(CancellationToken cancellationToken = default);
+
     /// <summary>Keys of every scene replica, in scenario order.</summary>
     Task<IReadOnlyList<string>> GetSceneKeys();
 }

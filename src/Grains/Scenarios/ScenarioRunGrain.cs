@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Diagnostics;
@@ -32,6 +33,11 @@ internal sealed partial class ScenarioRunGrain(
     ILogger<ScenarioRunGrain> logger) : Grain, IScenarioRunGrain
 {
     private static readonly TimeSpan PollPeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>Least time between two updates of <see cref="WatchProgress"/>: a large run speaks many lines a second.</summary>
+    private static readonly TimeSpan WatchPeriod = TimeSpan.FromMilliseconds(250);
+
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IGrainTimer? _poll;
     private long _liveLines;
     private long _liveTokens;
@@ -95,6 +101,7 @@ internal sealed partial class ScenarioRunGrain(
     {
         _liveLines++;
         _liveTokens += tokens;
+        Signal();
         return Task.CompletedTask;
     }
 
@@ -104,23 +111,28 @@ internal sealed partial class ScenarioRunGrain(
         if (state.State.Ended.TryAdd(status.SceneKey, status))
         {
             EndRunSpanWhenDone();
+            Signal();
             await state.WriteStateAsync();
         }
     }
 
-    public Task<RunProgress> GetProgress()
+    public Task<RunProgress> GetProgress() => Task.FromResult(Progress());
+
+    public async IAsyncEnumerable<RunProgress> WatchProgress([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var ended = state.State.Ended.Values;
-        return Task.FromResult(new RunProgress(
-            this.GetPrimaryKeyString(),
-            state.State.SceneKeys.Count,
-            ended.Count(s => s.Phase == ScenePhase.Completed),
-            ended.Count(s => s.Phase == ScenePhase.Failed),
-            ended.Sum(s => s.Lines),
-            ended.Sum(s => s.Tokens),
-            state.State.StartedAt,
-            _liveLines,
-            _liveTokens));
+        while (true)
+        {
+            var changed = _changed.Task;
+            var progress = Progress();
+            yield return progress;
+            if (progress.Done)
+            {
+                yield break;
+            }
+
+            await changed.WaitAsync(cancellationToken);
+            await Task.Delay(WatchPeriod, cancellationToken);
+        }
     }
 
     public Task<IReadOnlyList<string>> GetSceneKeys() => Task.FromResult<IReadOnlyList<string>>([.. state.State.SceneKeys]);
@@ -170,8 +182,31 @@ internal sealed partial class ScenarioRunGrain(
         if (changed)
         {
             EndRunSpanWhenDone();
+            Signal();
             await state.WriteStateAsync(cancellationToken);
         }
+    }
+
+    private RunProgress Progress()
+    {
+        var ended = state.State.Ended.Values;
+        return new RunProgress(
+            this.GetPrimaryKeyString(),
+            state.State.SceneKeys.Count,
+            ended.Count(s => s.Phase == ScenePhase.Completed),
+            ended.Count(s => s.Phase == ScenePhase.Failed),
+            ended.Sum(s => s.Lines),
+            ended.Sum(s => s.Tokens),
+            state.State.StartedAt,
+            _liveLines,
+            _liveTokens);
+    }
+
+    private void Signal()
+    {
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
     }
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Run {RunId} of scenario {Scenario} starts {Scenes} scenes")]

@@ -1,0 +1,100 @@
+using AgentTheater.Contracts.Attribution;
+using AgentTheater.Grains.Attribution;
+
+namespace AgentTheater.Analysis.Takeovers;
+
+/// <summary>One setting of the detector and what it scores on a labelled set.</summary>
+/// <param name="Sharpness">s in softmax(s × mean log-likelihood).</param>
+/// <param name="Detector">Threshold, margin and consecutive lines.</param>
+/// <param name="Metrics">Detection against the labels (no triggers: those need the model).</param>
+public sealed record SweepPoint(double Sharpness, DetectorSettings Detector, DetectionMetrics Metrics);
+
+/// <summary>
+/// Calibration without rescoring: the detector is a pure function of each line's mean log-likelihoods, so any
+/// sharpness, threshold, margin and run length can be replayed on recorded line attributions.
+/// </summary>
+public static class DetectorSweep
+{
+    /// <summary>The grid swept by default; it holds the shipped defaults (5, 0.1, 0.3, 2).</summary>
+    public static readonly IReadOnlyList<double> Sharpnesses = [1, 2, 3, 5, 8, 12, 20];
+
+    /// <summary>Thresholds swept.</summary>
+    public static readonly IReadOnlyList<double> Thresholds = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
+
+    /// <summary>Margins swept.</summary>
+    public static readonly IReadOnlyList<double> Margins = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7];
+
+    /// <summary>Run lengths swept.</summary>
+    public static readonly IReadOnlyList<int> Runs = [1, 2, 3];
+
+    /// <summary>
+    /// The takeovers the detector finds in one scene's attributed lines at <paramref name="sharpness"/> and
+    /// <paramref name="settings"/>: posteriors recomputed from the recorded mean log-likelihoods, each character's
+    /// lines in transcript order, lines without evidence or whose scoring failed skipped (as the grain does).
+    /// </summary>
+    public static IReadOnlyList<DetectedTakeover> Replay(IEnumerable<LineAttribution> lines, double sharpness, DetectorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var detector = new TakeoverDetector(settings);
+        var tracks = new Dictionary<string, RoleTrack>(StringComparer.Ordinal);
+        var takeovers = new List<DetectedTakeover>();
+        foreach (var line in lines.OrderBy(l => l.Index))
+        {
+            if (line.Verdict is LineVerdict.NoEvidence or LineVerdict.Failed || line.Scores.Count == 0)
+            {
+                continue;
+            }
+
+            if (!tracks.TryGetValue(line.CharacterId, out var track))
+            {
+                tracks[line.CharacterId] = track = new RoleTrack();
+            }
+
+            var posterior = RoleAttribution.Posterior([.. line.Scores.Select(s => s.MeanLogProbability)], sharpness);
+            var assigned = Math.Max(0, line.Scores.ToList().FindIndex(s => s.Kind == HypothesisKind.Assigned));
+            if (detector.Observe(track, new RoleObservation(line.Index, line.Turn, posterior, assigned)) is { Kind: RoleTransitionKind.Takeover } takeover)
+            {
+                takeovers.Add(new DetectedTakeover(line.CharacterId, takeover.First.LineIndex, takeover.Last.LineIndex, null, line.Scores[takeover.Taker].Role));
+            }
+        }
+
+        return takeovers;
+    }
+
+    /// <summary>
+    /// Every combination of the grid (the default grid when none is given), replayed on every scene, best first: by F1,
+    /// then precision, then recall, then the smaller run and the default-like sharpness for equals.
+    /// </summary>
+    public static IReadOnlyList<SweepPoint> Run(
+        IReadOnlyList<(LabelledScene Scene, IReadOnlyList<LineAttribution> Lines)> scenes,
+        IReadOnlyList<double>? sharpnesses = null,
+        IReadOnlyList<double>? thresholds = null,
+        IReadOnlyList<double>? margins = null,
+        IReadOnlyList<int>? runs = null)
+    {
+        ArgumentNullException.ThrowIfNull(scenes);
+        var points = new List<SweepPoint>();
+        foreach (var sharpness in sharpnesses ?? Sharpnesses)
+        {
+            foreach (var threshold in thresholds ?? Thresholds)
+            {
+                foreach (var margin in margins ?? Margins)
+                {
+                    foreach (var run in runs ?? Runs)
+                    {
+                        var settings = new DetectorSettings(threshold, margin, run);
+                        var outcomes = scenes.Select(s => SceneOutcome.Of(s.Scene, Replay(s.Lines, sharpness, settings))).ToList();
+                        points.Add(new SweepPoint(sharpness, settings, TakeoverEvaluation.Measure(outcomes)));
+                    }
+                }
+            }
+        }
+
+        return [.. points
+            .OrderByDescending(p => p.Metrics.F1)
+            .ThenByDescending(p => p.Metrics.Precision)
+            .ThenByDescending(p => p.Metrics.Recall)
+            .ThenBy(p => p.Detector.ConsecutiveLines)
+            .ThenBy(p => Math.Abs(p.Sharpness - 5))];
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+
+namespace AgentTheater.Client.Hosting;
+
+/// <summary>A client of a running cluster (standalone silos), found through its gateways or through Redis.</summary>
+internal sealed class RemoteTheater(IHost host) : ITheater
+{
+    /// <summary>Prefix of a <c>--cluster</c> value that names the Redis membership table rather than gateways.</summary>
+    public const string RedisScheme = "redis://";
+
+    public IGrainFactory Grains { get; } = host.Services.GetRequiredService<IClusterClient>();
+
+    /// <summary>
+    /// Connects to a cluster: its target is either gateways (<c>ip:port[,ip:port]</c>, static) or <c>redis://</c>
+    /// followed by a StackExchange.Redis configuration string (e.g. <c>redis://127.0.0.1:6379</c>), where the client
+    /// reads the live gateways from the silos' membership table.
+    /// </summary>
+    public static async Task<RemoteTheater> ConnectAsync(ClusterAddress address, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var cluster = address.Target;
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            if (cluster.StartsWith(RedisScheme, StringComparison.OrdinalIgnoreCase))
+            {
+                var redis = cluster[RedisScheme.Length..];
+                client.UseRedisClustering(redis.Length > 0
+                    ? redis
+                    : throw new ArgumentException($"--cluster: '{cluster}' names no Redis server (e.g. redis://127.0.0.1:6379).", nameof(address)));
+            }
+            else
+            {
+                client.UseStaticClustering(Gateways(cluster));
+            }
+
+            client
+                .AddActivityPropagation()
+                .Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = address.ClusterId;
+                    o.ServiceId = address.ServiceId;
+                });
+        });
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return new RemoteTheater(host);
+    }
+
+    private static IPEndPoint[] Gateways(string gateways) =>
+        [.. gateways.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(g => IPEndPoint.TryParse(g, out var endpoint) && endpoint.Port > 0
+                ? endpoint
+                : throw new ArgumentException($"--cluster: '{g}' is not a gateway endpoint (expected ip:port, e.g. 127.0.0.1:30000, or redis://host:port).", nameof(gateways)))];
+
+    public async ValueTask DisposeAsync()
+    {
+        await host.StopAsync();
+        host.Dispose();
+    }
+}

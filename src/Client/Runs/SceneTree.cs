@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+using AgentTheater.Analysis;
+using AgentTheater.Contracts.Scenes;
+
+namespace AgentTheater.Client.Runs;
+
+/// <summary>One scene of a run's tree of forks, with the forks made of it.</summary>
+/// <param name="Key">Scene grain key.</param>
+/// <param name="Status">Where it is.</param>
+/// <param name="Origin">Where it was forked from (null for a scene the run started).</param>
+/// <param name="Forks">Forks made of it, each with its branches.</param>
+internal sealed record SceneNode(string Key, SceneStatus Status, SceneOrigin? Origin, IReadOnlyList<ForkNode> Forks);
+
+/// <summary>One fork and the branch scenes it made.</summary>
+/// <param name="Fork">What the fork made and cost.</param>
+/// <param name="Branches">The branch scenes, in branch order.</param>
+internal sealed record ForkNode(SceneForkResult Fork, IReadOnlyList<SceneNode> Branches);
+
+/// <summary>A run's scenes and every fork of them, read from the grains; written to the run folder as <c>tree.json</c> and <c>tree.md</c>.</summary>
+internal static class SceneTree
+{
+    /// <summary>Reads the tree below each of <paramref name="roots"/> (the run's scenes) from the cluster.</summary>
+    public static async Task<IReadOnlyList<SceneNode>> ReadAsync(IGrainFactory grains, IEnumerable<string> roots, CancellationToken cancellationToken)
+    {
+        var nodes = new List<SceneNode>();
+        foreach (var root in roots)
+        {
+            nodes.Add(await ReadAsync(grains, root, cancellationToken));
+        }
+
+        return nodes;
+    }
+
+    /// <summary>Every scene in the trees, parents before their branches.</summary>
+    public static IEnumerable<SceneNode> Nodes(IEnumerable<SceneNode> nodes) =>
+        nodes.SelectMany(n => Nodes(n.Forks.SelectMany(f => f.Branches)).Prepend(n));
+
+    /// <summary>Every scene key in the trees, parents before their branches.</summary>
+    public static IEnumerable<string> Keys(IEnumerable<SceneNode> nodes) => Nodes(nodes).Select(n => n.Key);
+
+    /// <summary>The tree as a nested Markdown list: each scene, each fork (turn, branches, what it copied), each branch.</summary>
+    public static string Markdown(string runId, IReadOnlyList<SceneNode> nodes)
+    {
+        var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"# Scenes of {runId} and their forks\n\n");
+        text.Append("Each branch shares its parent's lines before the fork turn; its transcript is `scenes/<file>.md`.\n\n");
+        foreach (var node in nodes)
+        {
+            Append(text, node, 0);
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task<SceneNode> ReadAsync(IGrainFactory grains, string key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var scene = grains.GetGrain<ISceneGrain>(key);
+        var lineage = await scene.GetLineage();
+        var forks = new List<ForkNode>();
+        foreach (var fork in lineage.Forks)
+        {
+            var branches = new List<SceneNode>();
+            foreach (var branch in fork.BranchKeys)
+            {
+                branches.Add(await ReadAsync(grains, branch, cancellationToken));
+            }
+
+            forks.Add(new ForkNode(fork, branches));
+        }
+
+        return new SceneNode(key, await scene.GetStatus(), lineage.Origin, forks);
+    }
+
+    private static void Append(StringBuilder text, SceneNode node, int depth)
+    {
+        var indent = new string(' ', depth * 4);
+        text.Append(CultureInfo.InvariantCulture, $"{indent}- `{SceneFiles.Name(node.Key)}`: {node.Status.Phase}, {node.Status.Turns} turns, {node.Status.Lines} lines ({node.Status.EndReason})\n");
+        foreach (var fork in node.Forks)
+        {
+            var f = fork.Fork;
+            text.Append(CultureInfo.InvariantCulture, $"{indent}    - fork {f.Fork} at turn {f.AtTurn}: {f.BranchKeys.Count} branches sharing {f.SharedLines} lines; {f.CopiedSequences} sequences copied ({f.CopiedTokens:N0} tokens), {f.PrefillTokens:N0} tokens prefilled once\n");
+            foreach (var branch in fork.Branches)
+            {
+                Append(text, branch, depth + 2);
+            }
+        }
+    }
+}

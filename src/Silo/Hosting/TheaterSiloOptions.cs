@@ -1,0 +1,99 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentTheater.Silo.Hosting;
+
+/// <summary>How a standalone silo (src/Silo) joins its cluster (section <c>Cluster</c>).</summary>
+public sealed class TheaterClusterOptions : IValidatableObject
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Cluster";
+
+    /// <summary><c>Localhost</c> (development: silos on one machine) or <c>Redis</c>.</summary>
+    [Required, RegularExpression("^(Localhost|Redis)$", ErrorMessage = "Cluster:Provider must be Localhost or Redis.")]
+    public string Provider { get; set; } = "Localhost";
+
+    /// <summary>Cluster id, the same for every silo and client of one deployment.</summary>
+    [Required]
+    public string ClusterId { get; set; } = "agent-theater";
+
+    /// <summary>Service id, stable across deployments (storage is keyed by it).</summary>
+    [Required]
+    public string ServiceId { get; set; } = "agent-theater";
+
+    /// <summary>Silo-to-silo port.</summary>
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Client gateway port.</summary>
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Localhost provider: the first silo's endpoint (host:port); empty on the first silo itself.</summary>
+    public string? PrimarySiloEndpoint { get; set; }
+
+    /// <summary>
+    /// Redis provider: the StackExchange.Redis configuration string of the membership table (e.g. <c>redis:6379</c>);
+    /// silos register there and clients find the gateways there.
+    /// </summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>
+    /// Redis provider: the address other silos and clients reach this one at (e.g. the pod IP); empty for this host's
+    /// first IPv4 address. The silo listens on every address either way.
+    /// </summary>
+    public string? AdvertisedIPAddress { get; set; }
+
+    /// <summary>Name of this silo in membership and in <c>agent-theater cluster status</c>; empty for Orleans' default.</summary>
+    public string? SiloName { get; set; }
+
+    /// <summary>
+    /// Silo metadata this silo declares, published to the cluster (e.g. <c>Cluster:Metadata:gpu=true</c>, as an
+    /// environment variable <c>Cluster__Metadata__gpu=true</c>). The model is added from <c>Inference:ModelPath</c>.
+    /// </summary>
+    public Dictionary<string, string> Metadata { get; set; } = [];
+
+    /// <summary>Rules across settings.</summary>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (Provider == "Redis" && string.IsNullOrWhiteSpace(RedisConnectionString))
+        {
+            yield return new ValidationResult("Cluster:RedisConnectionString is required when Cluster:Provider is Redis.", [nameof(RedisConnectionString)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(AdvertisedIPAddress) && !System.Net.IPAddress.TryParse(AdvertisedIPAddress, out _))
+        {
+            yield return new ValidationResult($"Cluster:AdvertisedIPAddress '{AdvertisedIPAddress}' is not an IP address.", [nameof(AdvertisedIPAddress)]);
+        }
+    }
+}
+
+/// <summary>Where grain state goes (section <c>Storage</c>).</summary>
+public sealed class TheaterStorageOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Storage";
+
+    /// <summary>
+    /// <c>Sqlite</c> (durable, one machine), <c>Redis</c> (durable, shared by every silo of a cluster) or <c>Memory</c>
+    /// (tests only: lost on restart).
+    /// </summary>
+    [Required, RegularExpression("^(Sqlite|Redis|Memory)$", ErrorMessage = "Storage:Provider must be Sqlite, Redis or Memory.")]
+    public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>Redis provider: StackExchange.Redis configuration string; empty for <c>Cluster:RedisConnectionString</c>.</summary>
+    public string? RedisConnectionString { get; set; }
+
+    /// <summary>SQLite database file.</summary>
+    public string SqlitePath { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".agent-theater", "state.db");
+}
+
+/// <summary>This silo's HTTP endpoint (section <c>Http</c>): health and status.</summary>
+public sealed class TheaterHttpOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string SectionName = "Http";
+
+    /// <summary>Port of the HTTP endpoints.</summary>
+    [Range(1, 65535)]
+    public int Port { get; set; } = 8080;
+}

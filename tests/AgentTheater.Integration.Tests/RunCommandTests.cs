@@ -1,0 +1,274 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AgentTheater.Grains.Diagnostics;
+using AgentTheater.Grains.Scenarios;
+
+namespace AgentTheater.Integration.Tests;
+
+/// <summary>The <c>agent-theater</c> program end to end, as a separate process.</summary>
+public sealed class RunCommandTests(TheaterClusterFixture fixture)
+{
+    [Fact]
+    public async Task Run_Scenario_WritesACompleteTranscriptForEveryReplica()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+        var scenario = ScenarioFile.Load("scenarios/takeover.yaml");
+        var scene = Assert.Single(scenario.Scenes);
+        Assert.Empty(scene.StopPhrases);
+
+        // Attribution keeps five prompts cached per character (3 replicas x 2 characters x 5 = 30 sessions).
+        var (code, stdout, stderr) = await AgentTheaterAsync("run", "scenarios/takeover.yaml", "--replicas", "3", "--model", fixture.ModelPath, "--out", output, "--sequences", "32", "--context", "2048");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var transcripts = Directory.GetFiles(Path.Combine(run, "scenes"), "*.jsonl").Order().ToList();
+        Assert.Equal([$"{scene.Id}-0.jsonl", $"{scene.Id}-1.jsonl", $"{scene.Id}-2.jsonl"], transcripts.Select(Path.GetFileName));
+        var expectedLines = scene.Narration.Count + scene.MaxTurns + scene.Interventions.Count;
+        foreach (var file in transcripts)
+        {
+            var lines = File.ReadAllLines(file).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+            // Every narration, turn and intervention, indexes in order, each character line a real generation.
+            Assert.Equal(expectedLines, lines.Count);
+            Assert.Equal(Enumerable.Range(0, expectedLines), lines.Select(l => l.GetProperty("index").GetInt32()));
+            Assert.Equal(scene.MaxTurns, lines.Count(l => l.GetProperty("kind").GetString() == "character" && l.GetProperty("tokens").GetInt32() > 0));
+            Assert.Equal(
+                scene.Interventions.Select(i => i.To),
+                lines.Where(l => l.GetProperty("kind").GetString() == "intervention").Select(l => l.TryGetProperty("to", out var to) ? to.GetString() : null));
+            Assert.True(File.Exists(Path.ChangeExtension(file, ".md")));
+        }
+
+        Assert.Contains("| 3 | 3 | 0 |", stdout, StringComparison.Ordinal);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.Equal(3 * scene.MaxTurns, summary.RootElement.GetProperty("characterLines").GetInt32());
+
+        // Every character line attributed: one record each, and the overhead in the summary.
+        var attribution = File.ReadAllLines(Path.Combine(run, "attribution.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3 * scene.MaxTurns, attribution.Count);
+        Assert.All(attribution, a => Assert.Equal(1.0, a.GetProperty("scores").EnumerateArray().Sum(s => s.GetProperty("posterior").GetDouble()), 9));
+        var overhead = summary.RootElement.GetProperty("attribution");
+        Assert.Equal(3 * scene.MaxTurns, overhead.GetProperty("attributedLines").GetInt32());
+        Assert.True(overhead.GetProperty("prefillTokens").GetInt64() > 0);
+        Assert.Equal(File.ReadAllLines(Path.Combine(run, "takeovers.jsonl")).Length, overhead.GetProperty("takeovers").GetInt32());
+        Assert.Contains($"takeovers: {overhead.GetProperty("takeovers").GetInt32()} ", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_Embedded_WritesTracesWhoseSpansFormTheRunTree()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+        var scenario = Path.Combine(fixture.Directory, $"traced-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(scenario, """
+            name: traced
+            sampling: { seed: 9, max_tokens_per_line: 8 }
+            characters:
+              - { id: host, name: Hal, role: a host }
+              - { id: guest, name: Gwen, role: a guest }
+            scenes:
+              - { id: hall, setting: a small hall, present: [host, guest], max_turns: 3 }
+            """, TestContext.Current.CancellationToken);
+
+        var (code, stdout, stderr) = await AgentTheaterAsync("run", scenario, "--replicas", "2", "--model", fixture.ModelPath, "--out", output, "--sequences", "4", "--context", "1024");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var traces = Path.Combine(run, "traces.jsonl");
+        Assert.Contains($"traces: {traces}", stdout, StringComparison.Ordinal);
+
+        // Every line is a whole JSON object: the file was flushed on exit, nothing half written.
+        var spans = File.ReadAllLines(traces).Select(l => SpanRecord.From(JsonDocument.Parse(l).RootElement)).ToList();
+        var tree = SpanTree.AssertRun(spans, Path.GetFileName(run), scenes: 2, turnsPerScene: 3);
+        Assert.Equal("traced", tree.Run.Text(TheaterTelemetry.Attributes.Scenario));
+    }
+
+    [Fact]
+    public async Task Validate_MalformedScenario_ReportsFileLineAndField_AndExitsNonZero()
+    {
+        var file = Path.Combine(fixture.Directory, $"bad-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, """
+            characters:
+              - id: host
+                name: Hal
+                role: a host
+            scenes:
+              - id: s
+                setting: a room
+                present: [host, ghost]
+                max_turns: 0
+            """, TestContext.Current.CancellationToken);
+
+        var (code, _, stderr) = await AgentTheaterAsync("validate", file);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{file}:8:21: scenes[0].present[1]: unknown character 'ghost'", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{file}:9:16: scenes[0].max_turns: must be", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModelPack_FolderWithoutTrainerOutput_NamesTheMissingFile_AndWritesNoModel()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"trained-{Guid.NewGuid():N}")).FullName;
+        var output = Path.Combine(fixture.Directory, $"packed-{Guid.NewGuid():N}.gguf");
+
+        var (code, _, stderr) = await AgentTheaterAsync("model", "pack", folder, "--out", output);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{Path.Combine(folder, "config.json")}: missing", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task ModelPack_TokenizerThatDoesNotFitTheConfig_NamesTheTokenizerFile()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"trained-{Guid.NewGuid():N}")).FullName;
+        var cancel = TestContext.Current.CancellationToken;
+        await File.WriteAllTextAsync(Path.Combine(folder, "config.json"), """
+            {"vocab_size": 5, "embedding_length": 32, "block_count": 1, "head_count": 1, "head_count_kv": 1,
+             "feed_forward_length": 32, "context_length": 64, "rope_freq_base": 10000.0, "rms_epsilon": 1e-5}
+            """, cancel);
+        await File.WriteAllTextAsync(Path.Combine(folder, "tokenizer.json"), """
+            {"model": "llama", "add_space_prefix": true, "bos_token_id": 1, "eos_token_id": 2, "unknown_token_id": 0,
+             "tokens": ["<unk>", "<s>", "</s>"], "scores": [0, 0, 0], "token_types": [2, 3, 3]}
+            """, cancel);
+        // An empty safetensors file: an 8-byte header length, then the header "{}" padded to 8 bytes.
+        await File.WriteAllBytesAsync(Path.Combine(folder, "model.safetensors"), [8, 0, 0, 0, 0, 0, 0, 0, .. "{}      "u8], cancel);
+        var output = Path.Combine(fixture.Directory, $"packed-{Guid.NewGuid():N}.gguf");
+
+        var (code, _, stderr) = await AgentTheaterAsync("model", "pack", folder, "--out", output);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{Path.Combine(folder, "tokenizer.json")}: holds 3 tokens, 3 scores and 3 types; config.json says vocab_size 5", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task ModelGenerate_MalformedPromptLine_NamesFileAndLine_AndWritesNothing()
+    {
+        var prompts = Path.Combine(fixture.Directory, $"prompts-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllTextAsync(prompts, "{\"id\": \"a\", \"prompt\": \"Hal:\"}\n{\"id\": \"b\"}\n", TestContext.Current.CancellationToken);
+        var output = Path.Combine(fixture.Directory, $"completions-{Guid.NewGuid():N}.jsonl");
+
+        var (code, _, stderr) = await AgentTheaterAsync("model", "generate", "--model", fixture.ModelPath, "--prompts", prompts, "--out", output);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"{prompts}:2: each line needs \"id\" and \"prompt\"", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task Run_MissingScenario_NamesTheFile_AndWritesNothing()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+
+        var (code, _, stderr) = await AgentTheaterAsync("run", "scenarios/no-such.yaml", "--out", output);
+
+        Assert.Equal(3, code);
+        Assert.Contains("scenarios/no-such.yaml", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public async Task Takeovers_ForcedTakeoverRun_PrintsTheTable_AndTheTranscriptWithMarkers()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+
+        // Random weights: a threshold of 1 makes every line count as taken over, so the run certainly has takeovers to print.
+        var environment = new Dictionary<string, string> { ["AGENTTHEATER_Attribution__Threshold"] = "1" };
+        var (code, stdout, stderr) = await AgentTheaterAsync(environment, "run", "scenarios/forced-takeover.yaml", "--model", fixture.ModelPath, "--out", output, "--sequences", "16", "--context", "2048");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var takeovers = File.ReadAllLines(Path.Combine(run, "takeovers.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains($"takeovers: {takeovers.Count} (agent-theater takeovers {run})", stdout, StringComparison.Ordinal);
+        var odile = Assert.Single(takeovers, t => t.GetProperty("characterId").GetString() == "librarian");
+        var turn = odile.GetProperty("turn").GetInt32();
+        var trigger = odile.GetProperty("trigger");
+
+        (code, stdout, stderr) = await AgentTheaterAsync("takeovers", run);
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("| scene | character | turn | from -> to | posterior | trigger line | recovered |", stdout, StringComparison.Ordinal);
+        Assert.Contains($"| archive/0 | Odile | {turn} | the librarian of the generation ship Me… -> ", stdout, StringComparison.Ordinal);
+        Assert.Contains($"| #{trigger.GetProperty("lineIndex").GetInt32()} {trigger.GetProperty("speaker").GetString()}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"{takeovers.Count} takeovers in 1 scene (14 character lines attributed).", stdout, StringComparison.Ordinal);
+
+        (code, stdout, stderr) = await AgentTheaterAsync("takeovers", run, "--transcript");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("## archive-0", stdout, StringComparison.Ordinal);
+        Assert.Contains(">>> TAKEOVER Odile: the librarian of the generation ship Me… -> ", stdout, StringComparison.Ordinal);
+        Assert.Contains("<-- trigger of Odile's takeover", stdout, StringComparison.Ordinal);
+        Assert.Contains(", generated as a pirate]", stdout, StringComparison.Ordinal);
+        Assert.Contains("| scene | character | turn |", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Takeovers_MissingRunFolder_NamesIt_AndExits3()
+    {
+        var missing = Path.Combine(fixture.Directory, "no-such-run");
+
+        var (code, _, stderr) = await AgentTheaterAsync("takeovers", missing);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"Run folder '{missing}' does not exist.", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Takeovers_RunWithoutAttribution_NamesTheMissingFile_AndExits3()
+    {
+        var run = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"run-{Guid.NewGuid():N}")).FullName;
+
+        var (code, _, stderr) = await AgentTheaterAsync("takeovers", run);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"'{Path.Combine(run, "takeovers.jsonl")}' does not exist: the run was played without role attribution", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Takeovers_CorruptFile_NamesFileAndLine_AndExits3()
+    {
+        var run = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"run-{Guid.NewGuid():N}")).FullName;
+        var file = Path.Combine(run, "takeovers.jsonl");
+        await File.WriteAllTextAsync(file, "{\"sceneKey\": \"r/s/0\"}\nnot json\n", TestContext.Current.CancellationToken);
+
+        var (code, _, stderr) = await AgentTheaterAsync("takeovers", run);
+
+        Assert.Equal(3, code);
+        Assert.Contains($"{file}:2: not a takeover", stderr, StringComparison.Ordinal);
+    }
+
+    internal static Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(params string[] arguments) =>
+        AgentTheaterAsync(new Dictionary<string, string>(), arguments);
+
+    internal static async Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(Dictionary<string, string> environment, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "agent-theater.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
