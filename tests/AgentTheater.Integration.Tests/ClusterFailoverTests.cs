@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Cluster;
 using AgentTheater.Contracts.Scenarios;
@@ -59,9 +58,9 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
             var cluster = $"redis://{redis.ConnectionString}";
             run = TestProcesses.StartDotnet(TestProcesses.CliAssembly, "run", scenario, "--cluster", cluster, "--cluster-id", clusterId, "--out", runs);
             var runOutput = TestProcesses.Collect(run);
-            var runId = await RunIdAsync(run, runOutput);
+            var runId = await RunIdAsync(run, runOutput, runs);
 
-            // The CLI names the run, then starts it.
+            // The CLI writes the run's run.json, then starts it.
             var sceneKeys = await grains.GetGrain<IScenarioRunGrain>(runId).GetSceneKeys();
             while (sceneKeys.Count == 0)
             {
@@ -172,22 +171,25 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
             }
 
             // cluster status: the two silos left, their metadata, and the pool load of the one with a model.
-            using var status = TestProcesses.StartDotnet(TestProcesses.CliAssembly, "cluster", "status", "--cluster", cluster, "--cluster-id", clusterId);
-            var statusOutput = TestProcesses.Collect(status);
-            await TestProcesses.WaitAsync(status, TimeSpan.FromMinutes(1));
-            var table = TestProcesses.Text(statusOutput);
-            Assert.True(status.ExitCode == 0, $"cluster status exited {status.ExitCode}\n{table}");
-            var rows = table.Split('\n').Where(l => l.StartsWith("| S", StringComparison.Ordinal)).ToList();
+            var (statusCode, statusJson, statusErrors) = await RunCommandTests.AgentTheaterAsync("cluster", "status", "--cluster", cluster, "--cluster-id", clusterId, "--json");
+            Assert.True(statusCode == 0, $"cluster status exited {statusCode}\n{statusJson}\n{statusErrors}");
+            using var report = JsonDocument.Parse(statusJson);
+            var rows = report.RootElement.EnumerateArray().ToDictionary(r => r.GetProperty("name").GetString()!);
             Assert.Equal(2, rows.Count);
-            Assert.DoesNotContain(rows, r => r.Contains($"| {victim.Name} |", StringComparison.Ordinal));
+            Assert.DoesNotContain(victim.Name, rows.Keys);
             foreach (var gpu in silos.Take(2).Where(s => s != victim))
             {
-                Assert.Contains(rows, r => r.Contains($"| {gpu.Name} |", StringComparison.Ordinal) && r.Contains("gpu=true model=tiny.gguf", StringComparison.Ordinal) && r.Contains("tokens generated", StringComparison.Ordinal));
+                var row = rows[gpu.Name];
+                Assert.Equal(("true", "tiny.gguf"), (row.GetProperty("metadata").GetProperty("gpu").GetString(), row.GetProperty("metadata").GetProperty("model").GetString()));
+                Assert.Equal("tiny.gguf", row.GetProperty("pool").GetProperty("model").GetString());
             }
 
             if (victim != silos[2])
             {
-                Assert.Contains(rows, r => r.Contains("| cpu-c | Active | - |", StringComparison.Ordinal) && r.TrimEnd().EndsWith("| - |", StringComparison.Ordinal));
+                var cpu = rows["cpu-c"];
+                Assert.Equal("Active", cpu.GetProperty("status").GetString());
+                Assert.Empty(cpu.GetProperty("metadata").EnumerateObject());
+                Assert.Equal(JsonValueKind.Null, cpu.GetProperty("pool").ValueKind);
                 Assert.False((await silos[2].StatusAsync()).GetProperty("loaded").GetBoolean(), "the silo without a model loaded one");
             }
         }
@@ -215,14 +217,17 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
         }
     }
 
-    private static async Task<string> RunIdAsync(Process run, StringBuilder output)
+    /// <summary>The run id from the run.json the CLI writes into its run folder once it has reached the cluster.</summary>
+    private static async Task<string> RunIdAsync(Process run, StringBuilder output, string runs)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while (true)
         {
-            if (RunStarted().Match(TestProcesses.Text(output)) is { Success: true } match)
+            var info = Directory.Exists(runs) ? Directory.GetFiles(runs, "run.json", SearchOption.AllDirectories) : [];
+            if (info.Length == 1)
             {
-                return match.Groups["id"].Value;
+                using var json = JsonDocument.Parse(await File.ReadAllTextAsync(info[0], Cancel));
+                return json.RootElement.GetProperty("runId").GetString()!;
             }
 
             Assert.False(run.HasExited, $"run --cluster exited {(run.HasExited ? run.ExitCode : 0)} before starting:\n{TestProcesses.Text(output)}");
@@ -293,8 +298,7 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
         return [.. File.ReadAllLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<SceneLine>(l, options)!)];
     }
 
-    [GeneratedRegex(@"run (?<id>\S+) on cluster")]
-    private static partial Regex RunStarted();
+
 
     /// <summary>One standalone silo process of the test's cluster, with its own ports.</summary>
     private sealed class SiloProcess : IAsyncDisposable

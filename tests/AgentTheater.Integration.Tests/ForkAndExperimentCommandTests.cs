@@ -36,40 +36,53 @@ public sealed class ForkAndExperimentCommandTests(TheaterClusterFixture fixture)
         (code, stdout, stderr) = await AgentTheaterAsync("fork", run, "--scene", "bar-0", "--at", "2", "--branches", "3", "--sequences", "16", "--context", "1024", "--no-attribution");
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
-        Assert.Contains("fork 0 of bar-0 at turn 2: 3 branches share 3 lines; 6 sequences copied", stderr, StringComparison.Ordinal);
         var shared = parent.Take(3).Select(Strip).ToList();
         for (var b = 0; b < 3; b++)
         {
             var branch = File.ReadAllLines(Path.Combine(run, "scenes", $"bar-0~0.{b}.jsonl"));
             Assert.Equal(shared, branch.Take(3).Select(Strip));
             Assert.Equal(parent.Length, branch.Length);
-            Assert.Contains($"| bar-0~0.{b} | Completed | 4 | ", stdout, StringComparison.Ordinal);
         }
 
-        var tree = await File.ReadAllTextAsync(Path.Combine(run, "tree.md"), TestContext.Current.CancellationToken);
-        Assert.Contains("- `bar-0`: Completed, 4 turns", tree, StringComparison.Ordinal);
-        Assert.Contains("    - fork 0 at turn 2: 3 branches sharing 3 lines; 6 sequences copied", tree, StringComparison.Ordinal);
-        Assert.Contains("        - `bar-0~0.2`: Completed, 4 turns", tree, StringComparison.Ordinal);
-        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(run, "tree.json"), TestContext.Current.CancellationToken));
-        Assert.Equal(3, json.RootElement[0].GetProperty("forks")[0].GetProperty("branches").GetArrayLength());
+        // The run's tree of forks: the scene, the fork (where, what it shared and copied), every branch played to its end.
+        using (var tree = await ReadTreeAsync(run))
+        {
+            var root = Assert.Single(tree.RootElement.EnumerateArray());
+            AssertScene(root, $"{Path.GetFileName(run)}/bar/0", turns: 4);
+            var fork = Assert.Single(root.GetProperty("forks").EnumerateArray());
+            var made = fork.GetProperty("fork");
+            Assert.Equal((0, 2, 3, 6), (made.GetProperty("fork").GetInt32(), made.GetProperty("atTurn").GetInt32(), made.GetProperty("sharedLines").GetInt32(), made.GetProperty("copiedSequences").GetInt32()));
+            var branches = fork.GetProperty("branches").EnumerateArray().ToList();
+            Assert.Equal(3, branches.Count);
+            for (var b = 0; b < 3; b++)
+            {
+                AssertScene(branches[b], $"{Path.GetFileName(run)}/bar/0~0.{b}", turns: 4);
+            }
+        }
+
+        Assert.True(File.Exists(Path.Combine(run, "tree.md")));
 
         // A branch of a branch is a scene too.
         (code, stdout, stderr) = await AgentTheaterAsync("fork", run, "--scene", "bar-0~0.1", "--branches", "2", "--turns", "1", "--sequences", "16", "--context", "1024", "--no-attribution");
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         Assert.Equal(parent.Length + 1, File.ReadAllLines(Path.Combine(run, "scenes", "bar-0~0.1~0.1.jsonl")).Length);
-        Assert.Contains("            - fork 0 at turn 4: 2 branches", await File.ReadAllTextAsync(Path.Combine(run, "tree.md"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        using (var tree = await ReadTreeAsync(run))
+        {
+            var forkOfBranch = Assert.Single(tree.RootElement[0].GetProperty("forks")[0].GetProperty("branches")[1].GetProperty("forks").EnumerateArray()).GetProperty("fork");
+            Assert.Equal((4, 2), (forkOfBranch.GetProperty("atTurn").GetInt32(), forkOfBranch.GetProperty("branchKeys").GetArrayLength()));
+        }
 
         // Bad requests name what is wrong and leave the run as it was.
         (code, _, stderr) = await AgentTheaterAsync("fork", run, "--scene", "cellar-0", "--sequences", "16", "--context", "1024");
         Assert.Equal(2, code);
-        Assert.Contains("--scene: no scene 'cellar-0' in run", stderr, StringComparison.Ordinal);
-        Assert.Contains("its scenes are bar-0, bar-0~0.0", stderr, StringComparison.Ordinal);
+        Assert.Contains("--scene: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("bar-0~0.0", stderr, StringComparison.Ordinal);
         (code, _, stderr) = await AgentTheaterAsync("fork", run, "--scene", "bar-0", "--at", "9", "--sequences", "16", "--context", "1024");
         Assert.Equal(2, code);
-        Assert.Contains("--at: scene bar-0 has 4 character turns: fork at turn 0 to 4, not 9.", stderr, StringComparison.Ordinal);
+        Assert.Contains("--at: ", stderr, StringComparison.Ordinal);
         (code, _, stderr) = await AgentTheaterAsync("fork", run, "--scene", "bar-0", "--sequences", "16", "--context", "1024");
         Assert.Equal(2, code);
-        Assert.Contains("--turns: scene bar-0 plays 4 turns, all before the fork at turn 4", stderr, StringComparison.Ordinal);
+        Assert.Contains("--turns: ", stderr, StringComparison.Ordinal);
         Assert.Equal(parent, File.ReadAllLines(parentFile));
         Assert.False(File.Exists(Path.Combine(run, "scenes", "bar-0~1.0.jsonl")));
     }
@@ -84,7 +97,6 @@ public sealed class ForkAndExperimentCommandTests(TheaterClusterFixture fixture)
             "experiment", "twenty-questions", "--games", "2", "--branches", "3", "--questions", "3", "--control", "--model", model, "--out", output, "--parallel", "2", "--sequences", "48", "--context", "768");
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
-        Assert.Contains("| condition | games | reveals |", stdout, StringComparison.Ordinal);
         var folder = Assert.Single(Directory.GetDirectories(output));
         using var results = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "results.json"), TestContext.Current.CancellationToken));
         var root = results.RootElement;
@@ -133,12 +145,22 @@ public sealed class ForkAndExperimentCommandTests(TheaterClusterFixture fixture)
 
         var plot = XDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "reveals.svg"), TestContext.Current.CancellationToken));
         Assert.Contains(plot.Descendants().Where(e => e.Name.LocalName == "text"), t => t.Value == "committed");
-        Assert.Contains("## uncommitted: narrowing question by question", await File.ReadAllTextAsync(Path.Combine(folder, "results.md"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder, "results.md")));
 
         (code, _, stderr) = await AgentTheaterAsync("experiment", "twenty-questions", "--games", "0", "--out", output);
         Assert.Equal(2, code);
-        Assert.Contains("--games: 0 is out of range (1 to 10000)", stderr, StringComparison.Ordinal);
+        Assert.Contains("--games: ", stderr, StringComparison.Ordinal);
         Assert.Single(Directory.GetDirectories(output));
+    }
+
+    private static async Task<JsonDocument> ReadTreeAsync(string run) =>
+        JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(run, "tree.json"), TestContext.Current.CancellationToken));
+
+    private static void AssertScene(JsonElement node, string key, int turns)
+    {
+        Assert.Equal(key, node.GetProperty("key").GetString());
+        var status = node.GetProperty("status");
+        Assert.Equal(("completed", turns), (status.GetProperty("phase").GetString(), status.GetProperty("turns").GetInt32()));
     }
 
     private static TwentyQuestionsQuestion Question(JsonElement asked) =>

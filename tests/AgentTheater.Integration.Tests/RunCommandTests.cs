@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Scenarios;
 
 namespace AgentTheater.Integration.Tests;
 
 /// <summary>The <c>agent-theater</c> program end to end, as a separate process.</summary>
-public sealed class RunCommandTests(TheaterClusterFixture fixture)
+public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
 {
     [Fact]
     public async Task Run_Scenario_WritesACompleteTranscriptForEveryReplica()
@@ -38,8 +39,8 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
             Assert.True(File.Exists(Path.ChangeExtension(file, ".md")));
         }
 
-        Assert.Contains("| 3 | 3 | 0 |", stdout, StringComparison.Ordinal);
         using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.Equal((3, 3, 0), (summary.RootElement.GetProperty("scenes").GetInt32(), summary.RootElement.GetProperty("completed").GetInt32(), summary.RootElement.GetProperty("failed").GetInt32()));
         Assert.Equal(3 * scene.MaxTurns, summary.RootElement.GetProperty("characterLines").GetInt32());
 
         // Every character line attributed: one record each, and the overhead in the summary.
@@ -50,7 +51,13 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         Assert.Equal(3 * scene.MaxTurns, overhead.GetProperty("attributedLines").GetInt32());
         Assert.True(overhead.GetProperty("prefillTokens").GetInt64() > 0);
         Assert.Equal(File.ReadAllLines(Path.Combine(run, "takeovers.jsonl")).Length, overhead.GetProperty("takeovers").GetInt32());
-        Assert.Contains($"takeovers: {overhead.GetProperty("takeovers").GetInt32()} ", stdout, StringComparison.Ordinal);
+
+        // Progress on a redirected stderr: separate lines (no carriage returns), the last one with every scene done.
+        Assert.DoesNotContain('\r', stderr);
+        var progress = stderr.Split('\n').Where(l => ProgressLine().IsMatch(l)).ToList();
+        Assert.NotEmpty(progress);
+        Assert.Equal("3/3", ProgressLine().Match(progress[^1]).Groups["scenes"].Value);
+        Assert.All(stderr.Split('\n'), l => Assert.True(l.Length <= 2000, $"a stderr line of {l.Length} characters"));
     }
 
     [Fact]
@@ -73,7 +80,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         var run = Assert.Single(Directory.GetDirectories(output));
         var traces = Path.Combine(run, "traces.jsonl");
-        Assert.Contains($"traces: {traces}", stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(traces), $"no {traces}");
 
         // Every line is a whole JSON object: the file was flushed on exit, nothing half written.
         var spans = File.ReadAllLines(traces).Select(l => SpanRecord.From(JsonDocument.Parse(l).RootElement)).ToList();
@@ -100,8 +107,8 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await AgentTheaterAsync("validate", file);
 
         Assert.Equal(3, code);
-        Assert.Contains($"{file}:8:21: scenes[0].present[1]: unknown character 'ghost'", stderr, StringComparison.Ordinal);
-        Assert.Contains($"{file}:9:16: scenes[0].max_turns: must be", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{file}:8:21: scenes[0].present[1]: ", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{file}:9:16: scenes[0].max_turns: ", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -113,7 +120,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await AgentTheaterAsync("model", "pack", folder, "--out", output);
 
         Assert.Equal(3, code);
-        Assert.Contains($"{Path.Combine(folder, "config.json")}: missing", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{Path.Combine(folder, "config.json")}: ", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(output));
     }
 
@@ -137,7 +144,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await AgentTheaterAsync("model", "pack", folder, "--out", output);
 
         Assert.Equal(3, code);
-        Assert.Contains($"{Path.Combine(folder, "tokenizer.json")}: holds 3 tokens, 3 scores and 3 types; config.json says vocab_size 5", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{Path.Combine(folder, "tokenizer.json")}: ", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(output));
     }
 
@@ -151,7 +158,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await AgentTheaterAsync("model", "generate", "--model", fixture.ModelPath, "--prompts", prompts, "--out", output);
 
         Assert.Equal(2, code);
-        Assert.Contains($"{prompts}:2: each line needs \"id\" and \"prompt\"", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{prompts}:2: ", stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(output));
     }
 
@@ -179,27 +186,27 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         var run = Assert.Single(Directory.GetDirectories(output));
         var takeovers = File.ReadAllLines(Path.Combine(run, "takeovers.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Contains($"takeovers: {takeovers.Count} (agent-theater takeovers {run})", stdout, StringComparison.Ordinal);
-        var odile = Assert.Single(takeovers, t => t.GetProperty("characterId").GetString() == "librarian");
-        var turn = odile.GetProperty("turn").GetInt32();
-        var trigger = odile.GetProperty("trigger");
+        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json"))))
+        {
+            Assert.Equal(takeovers.Count, summary.RootElement.GetProperty("attribution").GetProperty("takeovers").GetInt32());
+            Assert.Equal(14, summary.RootElement.GetProperty("attribution").GetProperty("attributedLines").GetInt32());
+        }
 
+        var odile = Assert.Single(takeovers, t => t.GetProperty("characterId").GetString() == "librarian");
+        Assert.Equal(JsonValueKind.Object, odile.GetProperty("trigger").ValueKind);
+
+        // The report's format is TakeoverReportTests'; here, one row per takeover of the run's files.
         (code, stdout, stderr) = await AgentTheaterAsync("takeovers", run);
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
-        Assert.Contains("| scene | character | turn | from -> to | posterior | trigger line | recovered |", stdout, StringComparison.Ordinal);
-        Assert.Contains($"| archive/0 | Odile | {turn} | the librarian of the generation ship Me… -> ", stdout, StringComparison.Ordinal);
-        Assert.Contains($"| #{trigger.GetProperty("lineIndex").GetInt32()} {trigger.GetProperty("speaker").GetString()}", stdout, StringComparison.Ordinal);
-        Assert.Contains($"{takeovers.Count} takeovers in 1 scene (14 character lines attributed).", stdout, StringComparison.Ordinal);
+        Assert.Equal(takeovers.Count, stdout.Split('\n').Count(l => l.StartsWith("| archive/0 | ", StringComparison.Ordinal)));
+        Assert.Single(stdout.Split('\n'), l => l.StartsWith($"| archive/0 | Odile | {odile.GetProperty("turn").GetInt32()} | ", StringComparison.Ordinal));
 
         (code, stdout, stderr) = await AgentTheaterAsync("takeovers", run, "--transcript");
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
-        Assert.Contains("## archive-0", stdout, StringComparison.Ordinal);
-        Assert.Contains(">>> TAKEOVER Odile: the librarian of the generation ship Me… -> ", stdout, StringComparison.Ordinal);
-        Assert.Contains("<-- trigger of Odile's takeover", stdout, StringComparison.Ordinal);
-        Assert.Contains(", generated as a pirate]", stdout, StringComparison.Ordinal);
-        Assert.Contains("| scene | character | turn |", stdout, StringComparison.Ordinal);
+        Assert.Equal(takeovers.Count, stdout.Split('\n').Count(l => l.StartsWith(">>> TAKEOVER ", StringComparison.Ordinal)));
+        Assert.Equal(takeovers.Count, stdout.Split('\n').Count(l => l.StartsWith("| archive/0 | ", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -210,7 +217,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await AgentTheaterAsync("takeovers", missing);
 
         Assert.Equal(3, code);
-        Assert.Contains($"Run folder '{missing}' does not exist.", stderr, StringComparison.Ordinal);
+        Assert.Contains(missing, stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -221,7 +228,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await AgentTheaterAsync("takeovers", run);
 
         Assert.Equal(3, code);
-        Assert.Contains($"'{Path.Combine(run, "takeovers.jsonl")}' does not exist: the run was played without role attribution", stderr, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(run, "takeovers.jsonl"), stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -234,7 +241,7 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await AgentTheaterAsync("takeovers", run);
 
         Assert.Equal(3, code);
-        Assert.Contains($"{file}:2: not a takeover", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{file}:2: ", stderr, StringComparison.Ordinal);
     }
 
     internal static Task<(int Code, string Stdout, string Stderr)> AgentTheaterAsync(params string[] arguments) =>
@@ -271,4 +278,8 @@ public sealed class RunCommandTests(TheaterClusterFixture fixture)
 
         return (process.ExitCode, await stdout, await stderr);
     }
+
+    /// <summary>A progress line of <c>run</c> on a redirected stderr.</summary>
+    [GeneratedRegex(@"^  scenes (?<scenes>\d+/\d+) done")]
+    private static partial Regex ProgressLine();
 }

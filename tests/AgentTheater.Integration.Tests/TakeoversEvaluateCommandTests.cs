@@ -25,9 +25,7 @@ public sealed class TakeoversEvaluateCommandTests(TheaterClusterFixture fixture)
         var (code, stdout, stderr) = await RunCommandTests.AgentTheaterAsync(OneThread, "takeovers", "evaluate", "--set", set, "--model", ProjectModel, "--out", output, "--sequences", "96");
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
-        Assert.Contains("| precision | recall | F1 |", stdout, StringComparison.Ordinal);
-        Assert.Contains("(defaults)", stdout, StringComparison.Ordinal);
-        Assert.Contains($"lines {characterLines}/{characterLines}", stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(output, "evaluation.md")) && File.Exists(Path.Combine(output, "precision-recall.svg")));
         using var result = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "evaluation.json"), TestContext.Current.CancellationToken));
         var root = result.RootElement;
 
@@ -69,7 +67,7 @@ public sealed class TakeoversEvaluateCommandTests(TheaterClusterFixture fixture)
         var (code, _, stderr) = await RunCommandTests.AgentTheaterAsync("takeovers", "evaluate", "--set", set, "--out", output);
 
         Assert.Equal(3, code);
-        Assert.Contains($"{set}:1: cast[0].role: missing", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{set}:1: cast[0].role", stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(output));
     }
 

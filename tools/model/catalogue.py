@@ -308,7 +308,7 @@ EVENTS = ["Something heavy thumps against the door of {place}. Twice. Then it is
 
 
 def catalogue_json():
-    """The twenty-questions catalogue as the C# experiment reads it (src/Grains/Experiments): attributes with their
+    """The twenty-questions catalogue as the C# experiment reads it (src/Analysis/TwentyQuestions): attributes with their
     phrasings and objects with their sorted true attributes, both in this file's order."""
     import json
     return json.dumps({"attributes": ATTRIBUTES, "objects": {o: sorted(attrs) for o, attrs in OBJECTS.items()}}, indent=2) + "\n"
