@@ -162,7 +162,7 @@ internal sealed partial class SceneGrain(
                 CallAttempts,
                 (e, attempt) => LogCallRetry(logger, e, Key, "fork", c.Id, attempt))));
             await Task.WhenAll(keys.Select((key, b) => GrainFactory.GetGrain<ISceneGrain>(key).StartBranch(new SceneBranchStart(
-                start with { Scene = continuation, Sampling = sampling with { Seed = BranchSeed(sampling.Seed, number, b) } },
+                start with { Scene = continuation, Sampling = sampling with { Seed = SceneSeeds.Branch(sampling.Seed, number, b) } },
                 new SceneOrigin(Key, number, b, at, shared.Count),
                 shared))));
             var result = new SceneForkResult(
@@ -208,15 +208,6 @@ internal sealed partial class SceneGrain(
     public Task<SceneStart?> GetStart() => Task.FromResult(state.State.Start);
 
     public Task<SceneLineage> GetLineage() => Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks]));
-
-    /// <summary>A seed per branch from the fork's seed: branches differ, the same fork made again repeats.</summary>
-    internal static long BranchSeed(long seed, int fork, int branch)
-    {
-        var x = unchecked((ulong)seed * 0xD1B54A32D192ED03UL + ((ulong)fork << 32) + (ulong)branch + 1);
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return (long)((x ^ (x >> 31)) & 0x7FFF_FFFF_FFFF_FFFFUL);
-    }
 
     private SceneStatus Status() => new(
         Key,
@@ -307,7 +298,7 @@ internal sealed partial class SceneGrain(
 
         var speaker = await ChooseSpeakerAsync(turn);
         activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
-        var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, LineSeed(turn)));
+        var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, SceneSeeds.Line(Definition.Sampling.Seed, Definition.Replica, turn)));
         await AddLineAsync(line);
         var scenario = Definition.Scenario ?? UnnamedScenario;
         TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
@@ -476,15 +467,6 @@ internal sealed partial class SceneGrain(
     }
 
     private ICharacterGrain Character(string id) => GrainFactory.GetGrain<ICharacterGrain>($"{Key}/{id}");
-
-    /// <summary>A seed per line from the scenario seed, the replica and the turn: replicas differ, reruns repeat.</summary>
-    private uint LineSeed(int turn)
-    {
-        var x = unchecked((ulong)Definition.Sampling.Seed * 0x9E3779B97F4A7C15UL + ((ulong)Definition.Replica << 20) + (ulong)turn);
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return (uint)(x ^ (x >> 31));
-    }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Scene {Scene} resumes from its stored transcript ({Lines} lines)")]
     private static partial void LogResuming(ILogger logger, string scene, int lines);
