@@ -2,6 +2,7 @@ using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Inference;
+using AgentTheater.Grains.Scenes.TurnPolicies;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -39,7 +40,7 @@ public static class TheaterSiloBuilderExtensions
     /// Adds the inference pool when <paramref name="profile"/> hosts it (options from the <c>Inference</c> section, then
     /// <paramref name="configureInference"/>), role attribution (options from the <c>Attribution</c> section, then
     /// <paramref name="configureAttribution"/>), trace context propagation through grain calls (Orleans'
-    /// <c>AddActivityPropagation</c>) and the spans of inference calls, this silo's metadata (Orleans silo metadata: the declared pairs and the model) and
+    /// <c>AddActivityPropagation</c>) and the spans of inference calls, the scenes' turn policies, this silo's metadata (Orleans silo metadata: the declared pairs and the model) and
     /// the placement filter that keeps the inference grain on silos with a model. Grain storage named
     /// <see cref="TheaterStorage.Name"/> must be added separately (SQLite, Redis or memory); exporters come from
     /// <see cref="TheaterTelemetryHostingExtensions.AddTheaterTelemetry"/>.
@@ -67,6 +68,7 @@ public static class TheaterSiloBuilderExtensions
         // After Orleans' call spans, so an inference call's span nests inside the server span of that call.
         builder.AddIncomingGrainCallFilter<InferenceTracingFilter>();
         builder.Services.AddRoleAttribution(configureAttribution);
+        builder.Services.AddTurnPolicies();
 
         // Orleans' silo metadata (published to every silo, cached by each) and the filter that reads it.
         var metadata = new Dictionary<string, string>(profile.Metadata, StringComparer.Ordinal);

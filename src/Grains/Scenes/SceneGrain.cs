@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
 using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Inference;
@@ -10,6 +9,7 @@ using AgentTheater.Grains.Characters;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Inference;
+using AgentTheater.Grains.Scenes.TurnPolicies;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Scenes;
@@ -42,13 +42,14 @@ public sealed class SceneState
 
 /// <summary>
 /// Plays one scene replica: narration, then turns until max turns or a stop phrase, interventions at their turns,
-/// each line broadcast to those who can hear it. The loop persists each line before broadcasting it and resumes from
-/// the stored transcript when the grain is activated again (after a silo failure), so no line is lost or repeated. Calls
-/// to characters are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
+/// each line broadcast to those who can hear it, the speaker chosen by the scene's <see cref="ITurnPolicy"/>. The loop
+/// persists each line before broadcasting it and resumes from the stored transcript when the grain is activated again
+/// (after a silo failure), so no line is lost or repeated. Calls to characters are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
 /// elsewhere from storage.
 /// </summary>
 internal sealed partial class SceneGrain(
     [PersistentState("scene", TheaterStorage.Name)] IPersistentState<SceneState> state,
+    TurnPolicyCatalog turnPolicies,
     ILogger<SceneGrain> logger) : Grain, ISceneGrain
 {
     private const int CallAttempts = 3;
@@ -296,7 +297,7 @@ internal sealed partial class SceneGrain(
             }
         }
 
-        var speaker = await ChooseSpeakerAsync(turn);
+        var speaker = await turnPolicies.For(scene.Policy).ChooseSpeakerAsync(new TurnContext(Key, Definition, state.State.Lines, turn, ScoreAsync), CancellationToken.None);
         activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
         var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, SceneSeeds.Line(Definition.Sampling.Seed, Definition.Replica, turn)));
         await AddLineAsync(line);
@@ -323,57 +324,12 @@ internal sealed partial class SceneGrain(
             CallAttempts,
             (e, attempt) => LogCallRetry(logger, e, Key, "speak", speaker.Id, attempt));
 
-    private async Task<PersonaCard> ChooseSpeakerAsync(int turn)
-    {
-        var cast = Definition.Cast;
-        var lastSpoken = state.State.Lines.LastOrDefault(l => l.Kind == LineKind.Character);
-        var last = lastSpoken is null ? -1 : IndexOf(lastSpoken.SpeakerId);
-        switch (Definition.Scene.Policy)
-        {
-            case TurnPolicy.Addressed when state.State.Lines.Count > 0:
-                // A character naming itself does not give itself the turn; a narrator or user line naming it does.
-                var addressing = state.State.Lines[^1];
-                var text = addressing.Text;
-                var named = cast
-                    .Select((c, i) => (Card: c, Index: i, At: text.IndexOf(c.Name, StringComparison.OrdinalIgnoreCase)))
-                    .Where(c => c.At >= 0 && (c.Index != last || addressing.Kind != LineKind.Character))
-                    .OrderBy(c => c.At)
-                    .FirstOrDefault();
-                return named.Card ?? cast[(last + 1) % cast.Count];
-            case TurnPolicy.Director when cast.Count > 1:
-                return await DirectAsync(last);
-            default:
-                return cast[turn % cast.Count];
-        }
-    }
-
-    /// <summary>The simulator chooses: the likeliest next name cue after the public transcript.</summary>
-    private async Task<PersonaCard> DirectAsync(int last)
-    {
-        var candidates = Definition.Cast.Where((_, i) => i != last).ToList();
-        var prompt = new StringBuilder("[Scene] ").Append(Definition.Scene.Setting).Append("\n\n");
-        foreach (var line in state.State.Lines.Where(l => l.To is null))
-        {
-            DialoguePrompt.AppendLine(prompt, line);
-        }
-
-        var text = prompt.ToString();
-        var director = $"{Key}/director";
-        var scores = await ClusterRetry.RunAsync(
-            () => GrainFactory.Inference(director).Score([.. candidates.Select(c => new ScoreCall(director, text, c.Name + ":"))]),
+    /// <summary>Scoring for a turn policy that asks the model (the director).</summary>
+    private Task<IReadOnlyList<ScoreReply>> ScoreAsync(string session, IReadOnlyList<ScoreCall> calls) =>
+        ClusterRetry.RunAsync(
+            () => GrainFactory.Inference(session).Score(calls),
             CallAttempts,
             (e, attempt) => LogCallRetry(logger, e, Key, "direct", null, attempt));
-        var best = 0;
-        for (var i = 1; i < candidates.Count; i++)
-        {
-            if (scores[i].LogProbability > scores[best].LogProbability)
-            {
-                best = i;
-            }
-        }
-
-        return candidates[best];
-    }
 
     /// <summary>Attributes the lines spoken so far (an observer: it never throws; when it fails, the scene plays on and the next call catches up).</summary>
     private async Task AttributeAsync()
@@ -451,20 +407,6 @@ internal sealed partial class SceneGrain(
     }
 
     private int CharacterTurns() => state.State.Lines.Count(l => l.Kind == LineKind.Character);
-
-    private int IndexOf(string? characterId)
-    {
-        var cast = Definition.Cast;
-        for (var i = 0; i < cast.Count; i++)
-        {
-            if (cast[i].Id == characterId)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
 
     private ICharacterGrain Character(string id) => GrainFactory.GetGrain<ICharacterGrain>($"{Key}/{id}");
 
