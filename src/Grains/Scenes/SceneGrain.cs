@@ -158,10 +158,10 @@ internal sealed partial class SceneGrain(
         {
             // Characters first: each copies its own state and sequence into every branch, so the branches find their
             // characters ready (and their KV in the pool) when they play.
-            var copies = await Task.WhenAll(start.Cast.Select(c => ClusterRetry.RunAsync(
-                () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling)),
-                CallAttempts,
-                (e, attempt) => LogCallRetry(logger, e, Key, "fork", c.Id, attempt))));
+            var copies = await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
+                "fork",
+                c.Id,
+                () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling)))));
             await Task.WhenAll(keys.Select((key, b) => GrainFactory.GetGrain<ISceneGrain>(key).StartBranch(new SceneBranchStart(
                 start with { Scene = continuation, Sampling = sampling with { Seed = SceneSeeds.Branch(sampling.Seed, number, b) } },
                 new SceneOrigin(Key, number, b, at, shared.Count),
@@ -299,7 +299,8 @@ internal sealed partial class SceneGrain(
 
         var speaker = await turnPolicies.For(scene.Policy).ChooseSpeakerAsync(new TurnContext(Key, Definition, state.State.Lines, turn, ScoreAsync), CancellationToken.None);
         activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
-        var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, SceneSeeds.Line(Definition.Sampling.Seed, Definition.Replica, turn)));
+        var request = new SpeakRequest(state.State.Lines.Count, turn, SceneSeeds.Line(Definition.Sampling.Seed, Definition.Replica, turn));
+        var line = await CallWithRetriesAsync("speak", speaker.Id, () => Character(speaker.Id).Speak(request));
         await AddLineAsync(line);
         var scenario = Definition.Scenario ?? UnnamedScenario;
         TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
@@ -318,18 +319,9 @@ internal sealed partial class SceneGrain(
         return true;
     }
 
-    private Task<SceneLine> SpeakAsync(PersonaCard speaker, SpeakRequest request) =>
-        ClusterRetry.RunAsync(
-            () => Character(speaker.Id).Speak(request),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "speak", speaker.Id, attempt));
-
     /// <summary>Scoring for a turn policy that asks the model (the director).</summary>
     private Task<IReadOnlyList<ScoreReply>> ScoreAsync(string session, IReadOnlyList<ScoreCall> calls) =>
-        ClusterRetry.RunAsync(
-            () => GrainFactory.Inference(session).Score(calls),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "direct", null, attempt));
+        CallWithRetriesAsync("direct", null, () => GrainFactory.Inference(session).Score(calls));
 
     /// <summary>Attributes the lines spoken so far (an observer: it never throws; when it fails, the scene plays on and the next call catches up).</summary>
     private async Task AttributeAsync()
@@ -355,20 +347,17 @@ internal sealed partial class SceneGrain(
     private Task BroadcastAsync(SceneLine line)
     {
         var audience = line.To is { } to ? Definition.Cast.Where(c => c.Id == to) : Definition.Cast;
-        return Task.WhenAll(audience.Select(c => ClusterRetry.RunAsync(
-            () => Character(c.Id).Witness(line),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "witness", c.Id, attempt))));
+        return Task.WhenAll(audience.Select(c => CallWithRetriesAsync("witness", c.Id, () => Character(c.Id).Witness(line))));
     }
 
     private async Task JoinCastAsync()
     {
         var start = Definition;
         var names = start.Cast.Select(c => c.Name).ToList();
-        await Task.WhenAll(start.Cast.Select(c => ClusterRetry.RunAsync(
-            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling)),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "join", c.Id, attempt))));
+        await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
+            "join",
+            c.Id,
+            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling)))));
     }
 
     private async Task EndAsync(ScenePhase phase, string reason)
@@ -387,10 +376,7 @@ internal sealed partial class SceneGrain(
 
         try
         {
-            await ClusterRetry.RunAsync(
-                () => GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status()),
-                CallAttempts,
-                (e, attempt) => LogCallRetry(logger, e, Key, "report the end", null, attempt));
+            await CallWithRetriesAsync("report the end", null, () => GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status()));
         }
         catch (Exception e)
         {
@@ -398,6 +384,14 @@ internal sealed partial class SceneGrain(
             LogEndNotReported(logger, e, Key);
         }
     }
+
+    /// <summary>Calls another grain through <see cref="ClusterRetry"/>, each retry logged as this scene's <paramref name="call"/>.</summary>
+    private Task<T> CallWithRetriesAsync<T>(string call, string? character, Func<Task<T>> operation) =>
+        ClusterRetry.RunAsync(operation, CallAttempts, (e, attempt) => LogCallRetry(logger, e, Key, call, character, attempt));
+
+    /// <inheritdoc cref="CallWithRetriesAsync{T}(string, string?, Func{Task{T}})"/>
+    private Task CallWithRetriesAsync(string call, string? character, Func<Task> operation) =>
+        ClusterRetry.RunAsync(operation, CallAttempts, (e, attempt) => LogCallRetry(logger, e, Key, call, character, attempt));
 
     private void Signal()
     {
