@@ -1,50 +1,20 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Characters;
-using AgentTheater.Contracts.Inference;
-using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
-using AgentTheater.Grains.Characters;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
-using AgentTheater.Grains.Inference;
 using AgentTheater.Grains.Scenes.TurnPolicies;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Scenes;
 
-/// <summary>State of a scene: its definition and every line so far (the transcript is the authority).</summary>
-[GenerateSerializer, Alias("AgentTheater.SceneState")]
-public sealed class SceneState
-{
-    /// <summary>What was started, null before <see cref="ISceneGrain.Start"/>.</summary>
-    [Id(0)] public SceneStart? Start { get; set; }
-
-    /// <summary>Lifecycle phase.</summary>
-    [Id(1)] public ScenePhase Phase { get; set; }
-
-    /// <summary>The transcript.</summary>
-    [Id(2)] public List<SceneLine> Lines { get; set; } = [];
-
-    /// <summary>Why it ended.</summary>
-    [Id(3)] public string? EndReason { get; set; }
-
-    /// <summary>W3C trace context of the call that started the scene: the play loop, resumed or not, continues that trace.</summary>
-    [Id(4)] public string? TraceParent { get; set; }
-
-    /// <summary>Where a branch scene was forked from; null for a scene a run started.</summary>
-    [Id(5)] public SceneOrigin? Origin { get; set; }
-
-    /// <summary>Forks made of this scene, in order.</summary>
-    [Id(6)] public List<SceneForkResult> Forks { get; set; } = [];
-}
-
 /// <summary>
 /// Plays one scene replica: narration, then turns until max turns or a stop phrase, interventions at their turns,
-/// each line broadcast to those who can hear it, the speaker chosen by the scene's <see cref="ITurnPolicy"/>. The loop
-/// persists each line before broadcasting it and resumes from the stored transcript when the grain is activated again
-/// (after a silo failure), so no line is lost or repeated. Calls to characters are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
+/// each line broadcast to those who can hear it, the speaker chosen by the scene's <see cref="ITurnPolicy"/>. The
+/// scene plays on a grain timer, one turn per tick; it persists each line before broadcasting it and resumes from the
+/// stored transcript when the grain is activated again (after a silo failure), so no line is lost or repeated. Calls to
+/// other grains are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
 /// elsewhere from storage.
 /// </summary>
 internal sealed partial class SceneGrain(
@@ -61,7 +31,6 @@ internal sealed partial class SceneGrain(
     private const string UnnamedScenario = "unnamed";
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task _attributing = Task.CompletedTask;
     private string? _key;
 
     private string Key => _key ??= this.GetPrimaryKeyString();
@@ -73,9 +42,17 @@ internal sealed partial class SceneGrain(
         if (state.State.Phase == ScenePhase.Playing)
         {
             LogResuming(logger, Key, state.State.Lines.Count);
-            _ = PlayAsync(resumed: true);
+            Play(resumed: true);
         }
 
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Deactivated between two turns (its silo shutting down): the next activation resumes it in a new span.
+        _playSpan?.SetTag(TheaterTelemetry.Attributes.EndReason, $"deactivated: {reason.Description}").Stop();
+        _playSpan = null;
         return Task.CompletedTask;
     }
 
@@ -91,7 +68,7 @@ internal sealed partial class SceneGrain(
         state.State.Phase = ScenePhase.Playing;
         state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
         await state.WriteStateAsync();
-        _ = PlayAsync(resumed: false);
+        Play(resumed: false);
     }
 
     public Task<SceneStatus> GetStatus() => Task.FromResult(Status());
@@ -203,7 +180,7 @@ internal sealed partial class SceneGrain(
         state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
         await state.WriteStateAsync();
         Signal();
-        _ = PlayAsync(resumed: false);
+        Play(resumed: false);
     }
 
     public Task<SceneStart?> GetStart() => Task.FromResult(state.State.Start);
@@ -217,173 +194,6 @@ internal sealed partial class SceneGrain(
         state.State.Lines.Count,
         state.State.Lines.Sum(l => l.Tokens),
         state.State.EndReason);
-
-    private async Task PlayAsync(bool resumed)
-    {
-        // Keep the activation while the scene plays: the loop is not a request, so idleness would otherwise collect it.
-        DelayDeactivation(TimeSpan.FromDays(1));
-
-        // The loop outlives the call that started it: its span hangs from the stored context, not from whatever call
-        // happens to be current (after a failure, the call that reactivated the grain).
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.ScenePlay, ActivityKind.Internal, state.State.TraceParent)?
-            .SetTag(TheaterTelemetry.Attributes.Run, Definition.RunId)
-            .SetTag(TheaterTelemetry.Attributes.Scenario, Definition.Scenario)
-            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
-            .SetTag(TheaterTelemetry.Attributes.Resumed, resumed);
-        try
-        {
-            await JoinCastAsync();
-            if (resumed && state.State.Lines.Count > 0)
-            {
-                // The last stored line may not have reached everyone before the failure; witnessing is idempotent.
-                await BroadcastAsync(state.State.Lines[^1]);
-                await AttributeAsync();
-            }
-
-            if (state.State.Lines.Count == 0)
-            {
-                foreach (var narration in Definition.Scene.Narration)
-                {
-                    await AddLineAsync(new SceneLine(state.State.Lines.Count, 0, LineKind.Narrator, null, DialoguePrompt.NarratorName, narration));
-                }
-            }
-
-            while (await PlayTurnAsync())
-            {
-            }
-
-            activity?.SetTag(TheaterTelemetry.Attributes.EndReason, state.State.EndReason);
-        }
-        catch (Exception e)
-        {
-            LogSceneFailed(logger, e, Key);
-            activity.RecordError(e);
-            try
-            {
-                await EndAsync(ScenePhase.Failed, e.Message);
-            }
-            catch (Exception endFailed)
-            {
-                // Storage or the run grain is unreachable too; the run's poll will find this scene again.
-                LogSceneFailed(logger, endFailed, Key);
-            }
-        }
-        finally
-        {
-            DelayDeactivation(TimeSpan.Zero);
-        }
-    }
-
-    /// <summary>Plays one character turn (with any interventions due before it); false when the scene has ended.</summary>
-    private async Task<bool> PlayTurnAsync()
-    {
-        var scene = Definition.Scene;
-        var turn = CharacterTurns();
-        if (turn >= scene.MaxTurns)
-        {
-            await EndAsync(ScenePhase.Completed, $"max turns ({scene.MaxTurns})");
-            return false;
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.SceneTurn)?
-            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
-            .SetTag(TheaterTelemetry.Attributes.Turn, turn);
-        foreach (var intervention in scene.Interventions.Where(i => i.Turn == turn))
-        {
-            if (!state.State.Lines.Any(l => l.Kind == LineKind.Intervention && l.Turn == turn && l.Text == intervention.Text))
-            {
-                await AddLineAsync(new SceneLine(state.State.Lines.Count, turn, LineKind.Intervention, null, intervention.Speaker, intervention.Text, intervention.To));
-            }
-        }
-
-        var speaker = await turnPolicies.For(scene.Policy).ChooseSpeakerAsync(new TurnContext(Key, Definition, state.State.Lines, turn, ScoreAsync), CancellationToken.None);
-        activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
-        var request = new SpeakRequest(state.State.Lines.Count, turn, SceneSeeds.Line(Definition.Sampling.Seed, Definition.Replica, turn));
-        var line = await CallWithRetriesAsync("speak", speaker.Id, () => Character(speaker.Id).Speak(request));
-        await AddLineAsync(line);
-        var scenario = Definition.Scenario ?? UnnamedScenario;
-        TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
-        TheaterTelemetry.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(TheaterTelemetry.Tags.Scenario, scenario));
-        await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
-
-        // Attribution of this line is scored while the next one is generated, so its prefill shares the decode steps.
-        await _attributing;
-        _attributing = AttributeAsync();
-        if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
-        {
-            await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>Scoring for a turn policy that asks the model (the director).</summary>
-    private Task<IReadOnlyList<ScoreReply>> ScoreAsync(string session, IReadOnlyList<ScoreCall> calls) =>
-        CallWithRetriesAsync("direct", null, () => GrainFactory.Inference(session).Score(calls));
-
-    /// <summary>Attributes the lines spoken so far (an observer: it never throws; when it fails, the scene plays on and the next call catches up).</summary>
-    private async Task AttributeAsync()
-    {
-        try
-        {
-            await GrainFactory.GetGrain<ISceneAttributionGrain>(Key).Attribute(Definition, [.. state.State.Lines]);
-        }
-        catch (Exception e)
-        {
-            LogAttributionFailed(logger, e, Key);
-        }
-    }
-
-    private async Task AddLineAsync(SceneLine line)
-    {
-        state.State.Lines.Add(line);
-        await state.WriteStateAsync();
-        await BroadcastAsync(line);
-        Signal();
-    }
-
-    private Task BroadcastAsync(SceneLine line)
-    {
-        var audience = line.To is { } to ? Definition.Cast.Where(c => c.Id == to) : Definition.Cast;
-        return Task.WhenAll(audience.Select(c => CallWithRetriesAsync("witness", c.Id, () => Character(c.Id).Witness(line))));
-    }
-
-    private async Task JoinCastAsync()
-    {
-        var start = Definition;
-        var names = start.Cast.Select(c => c.Name).ToList();
-        await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
-            "join",
-            c.Id,
-            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling)))));
-    }
-
-    private async Task EndAsync(ScenePhase phase, string reason)
-    {
-        await _attributing;
-        state.State.Phase = phase;
-        state.State.EndReason = reason;
-        await state.WriteStateAsync();
-        Signal();
-        LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
-        if (state.State.Origin is not null)
-        {
-            // A branch is not one of its run's scenes: whoever forked it watches it.
-            return;
-        }
-
-        try
-        {
-            await CallWithRetriesAsync("report the end", null, () => GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status()));
-        }
-        catch (Exception e)
-        {
-            // The end is stored: the run's poll reads it from this scene. Failing here must not turn a completed scene into a failed one.
-            LogEndNotReported(logger, e, Key);
-        }
-    }
 
     /// <summary>Calls another grain through <see cref="ClusterRetry"/>, each retry logged as this scene's <paramref name="call"/>.</summary>
     private Task<T> CallWithRetriesAsync<T>(string call, string? character, Func<Task<T>> operation) =>
@@ -410,18 +220,6 @@ internal sealed partial class SceneGrain(
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Scene {Scene}: {Call} ({Character}) failed (attempt {Attempt}); retrying")]
     private static partial void LogCallRetry(ILogger logger, Exception exception, string scene, string call, string? character, int attempt);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Scene {Scene} failed")]
-    private static partial void LogSceneFailed(ILogger logger, Exception exception, string scene);
-
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
-    private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
-
     [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Scene {Scene} forked into {Branches} branches at turn {Turn}: {Sequences} sequences copied, {Prefill} tokens prefilled")]
     private static partial void LogForked(ILogger logger, string scene, int branches, int turn, int sequences, long prefill);
-
-    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Scene {Scene} ended but could not tell its run; the run's poll will read it")]
-    private static partial void LogEndNotReported(ILogger logger, Exception exception, string scene);
-
-    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Scene {Scene}: role attribution failed; the scene plays on")]
-    private static partial void LogAttributionFailed(ILogger logger, Exception exception, string scene);
 }
