@@ -11,6 +11,7 @@ public sealed class TurnPolicyTests
     private static readonly PersonaCard Marta = new("innkeeper", "Marta", "the innkeeper", [], [], "warm");
     private static readonly PersonaCard Quill = new("clerk", "Quillon", "a tax clerk", [], [], "dry");
     private static readonly PersonaCard Bo = new("bard", "Bartholomew", "a travelling bard", [], [], "sings");
+    private static readonly PersonaCard[] Cast = [Marta, Quill, Bo];
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
@@ -35,36 +36,16 @@ public sealed class TurnPolicyTests
         Assert.Equal("clerk", chosen.Id);
     }
 
-    [Fact]
-    public async Task Addressed_CharacterNamingAnother_GivesItTheTurn()
+    [Theory]
+    [InlineData("innkeeper", "What brings you here, bartholomew?", "bard")]
+    [InlineData("innkeeper", "Bartholomew, sing for Quillon.", "bard")]
+    [InlineData("clerk", "I, Quillon, ask Marta for the ledger.", "innkeeper")]
+    [InlineData("clerk", "Quillon is my name, and taxes are my trade.", "bard")]
+    public async Task Addressed_AfterACharacterLine_TheFirstOtherCharacterNamedSpeaks_ElseTheNextInOrder(string speaker, string text, string expected)
     {
-        var chosen = await Addressed(Context(1, Line(LineKind.Character, Marta, "What brings you here, bartholomew?")));
+        var chosen = await Addressed(Context(1, Line(LineKind.Character, Cast.Single(c => c.Id == speaker), text)));
 
-        Assert.Equal("bard", chosen.Id);
-    }
-
-    [Fact]
-    public async Task Addressed_SeveralNamed_TheFirstNamedSpeaks()
-    {
-        var chosen = await Addressed(Context(1, Line(LineKind.Character, Marta, "Bartholomew, sing for Quillon.")));
-
-        Assert.Equal("bard", chosen.Id);
-    }
-
-    [Fact]
-    public async Task Addressed_CharacterNamingItself_DoesNotKeepTheTurn()
-    {
-        var chosen = await Addressed(Context(1, Line(LineKind.Character, Quill, "Quillon is my name, and taxes are my trade.")));
-
-        Assert.Equal("bard", chosen.Id);
-    }
-
-    [Fact]
-    public async Task Addressed_CharacterNamingItselfThenAnother_GivesTheOtherTheTurn()
-    {
-        var chosen = await Addressed(Context(1, Line(LineKind.Character, Quill, "I, Quillon, ask Marta for the ledger.")));
-
-        Assert.Equal("innkeeper", chosen.Id);
+        Assert.Equal(expected, chosen.Id);
     }
 
     [Theory]
@@ -113,7 +94,7 @@ public sealed class TurnPolicyTests
 
     private static TurnContext Context(int turn, params SceneLine[] lines) => new(
         "run/common-room/0",
-        new SceneStart("run", 0, new SceneDefinition("common-room", "A rainy night.", ["innkeeper", "clerk", "bard"], TurnPolicy.Addressed, 10, [], [], []), [Marta, Quill, Bo], new SamplingSettings()),
+        new SceneStart("run", 0, new SceneDefinition("common-room", "A rainy night.", ["innkeeper", "clerk", "bard"], TurnPolicy.Addressed, 10, [], [], []), Cast, new SamplingSettings()),
         [.. lines.Select((l, i) => l with { Index = i })],
         turn,
         (_, _) => throw new InvalidOperationException("These policies never ask the model."));
