@@ -40,10 +40,10 @@ public static class TheaterSiloBuilderExtensions
     /// Adds the inference pool when <paramref name="profile"/> hosts it (options from the <c>Inference</c> section, then
     /// <paramref name="configureInference"/>), role attribution (options from the <c>Attribution</c> section, then
     /// <paramref name="configureAttribution"/>), trace context propagation through grain calls (Orleans'
-    /// <c>AddActivityPropagation</c>) and the spans of inference calls, the scenes' turn policies, this silo's metadata (Orleans silo metadata: the declared pairs and the model) and
-    /// the placement filter that keeps the inference grain on silos with a model. Grain storage named
-    /// <see cref="TheaterStorage.Name"/> must be added separately (SQLite, Redis or memory); exporters come from
-    /// <see cref="TheaterTelemetryHostingExtensions.AddTheaterTelemetry"/>.
+    /// <c>AddActivityPropagation</c>) and the spans of inference calls, the scenes' turn policies, this silo's metadata
+    /// (Orleans silo metadata: the declared pairs and the model) and the placement filter that keeps the inference grain
+    /// on silos with a model. Grain storage named <see cref="TheaterStorage.Name"/> must be added separately (SQLite,
+    /// Redis or memory); exporters come from <see cref="TheaterTelemetryHostingExtensions.AddTheaterTelemetry"/>.
     /// </summary>
     public static ISiloBuilder AddTheater(
         this ISiloBuilder builder,
@@ -67,6 +67,7 @@ public static class TheaterSiloBuilderExtensions
 
         // After Orleans' call spans, so an inference call's span nests inside the server span of that call.
         builder.AddIncomingGrainCallFilter<InferenceTracingFilter>();
+
         builder.Services.AddRoleAttribution(configureAttribution);
         builder.Services.AddTurnPolicies();
 
