@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Polly;
+using Polly.Retry;
 
 namespace AgentTheater.Grains.Cluster;
 
@@ -6,6 +8,7 @@ namespace AgentTheater.Grains.Cluster;
 /// Retries a grain call through a silo failure. When a silo dies, calls to grains it hosted fail until membership has
 /// declared it dead (by default a few missed 5-second probes, then the vote) and the grains are activated again
 /// elsewhere from storage; a call retried for <see cref="Window"/> outlasts that. Other failures get a few attempts.
+/// The one Polly retry pipeline of the theater: delays from 200 ms doubling to at most 5 s, without jitter.
 /// </summary>
 public static class ClusterRetry
 {
@@ -15,29 +18,50 @@ public static class ClusterRetry
     private static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
 
+    private static readonly ResiliencePropertyKey<CallBudget> BudgetKey = new("AgentTheater.ClusterRetry.Budget");
+
+    // Built once: what differs between calls (attempts, start, the retry callback) travels in the call's context.
+    private static readonly ResiliencePipeline Pipeline = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && Budget(args.Context).Allows(e, args.AttemptNumber + 1)),
+
+            // The budget decides when to stop; Polly counts int.MaxValue as no limit.
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = false,
+            Delay = FirstDelay,
+            MaxDelay = MaxDelay,
+            OnRetry = args =>
+            {
+                Budget(args.Context).Retrying(args.Outcome.Exception!, args.AttemptNumber + 1);
+                return default;
+            },
+        })
+        .Build();
+
     /// <summary>
     /// Runs <paramref name="call"/>; retries it while it fails with a cluster failure (for <see cref="Window"/>) or with
     /// another error (for <paramref name="attempts"/> attempts in all), calling <paramref name="retrying"/> before each retry.
-    /// An <see cref="ArgumentException"/> is never retried.
+    /// An <see cref="ArgumentException"/> is never retried. Once <paramref name="cancellationToken"/> is cancelled no
+    /// attempt starts: a wait between attempts ends with <see cref="OperationCanceledException"/>, and a failure that
+    /// comes back after the cancellation is thrown as it is.
     /// </summary>
     public static async Task<T> RunAsync<T>(Func<Task<T>> call, int attempts, Action<Exception, int> retrying, CancellationToken cancellationToken = default)
     {
-        var started = Stopwatch.GetTimestamp();
-        var delay = FirstDelay;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await call();
-            }
-            catch (Exception e) when (e is not ArgumentException
-                && (IsClusterFailure(e) ? Stopwatch.GetElapsedTime(started) < Window : attempt < attempts))
-            {
-                retrying(e, attempt);
-            }
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(retrying);
 
-            await Task.Delay(delay, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
+        // Polly leaves the captured context by default; a grain's calls must come back to the grain's scheduler.
+        var context = ResilienceContextPool.Shared.Get(continueOnCapturedContext: true, cancellationToken);
+        context.Properties.Set(BudgetKey, new CallBudget(attempts, Stopwatch.GetTimestamp(), retrying));
+        try
+        {
+            return await Pipeline.ExecuteAsync(static async (_, call) => await call(), context, call);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -54,4 +78,15 @@ public static class ClusterRetry
 
     /// <summary>A failure of the cluster rather than of the call: a dead or unreachable silo, a rejected message, a timeout.</summary>
     public static bool IsClusterFailure(Exception exception) => exception is OrleansException or TimeoutException;
+
+    private static CallBudget Budget(ResilienceContext context) => context.Properties.GetValue(BudgetKey, default!);
+
+    /// <summary>What one call may spend on retries, and whom it tells.</summary>
+    private sealed record CallBudget(int Attempts, long Started, Action<Exception, int> Retrying)
+    {
+        /// <summary>Whether the call that failed with <paramref name="exception"/> on attempt <paramref name="attempt"/> (from 1) is retried.</summary>
+        public bool Allows(Exception exception, int attempt) =>
+            exception is not ArgumentException
+            && (IsClusterFailure(exception) ? Stopwatch.GetElapsedTime(Started) < Window : attempt < Attempts);
+    }
 }

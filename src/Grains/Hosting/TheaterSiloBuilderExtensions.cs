@@ -1,6 +1,8 @@
 using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
+using AgentTheater.Grains.Inference;
+using AgentTheater.Grains.Scenes.TurnPolicies;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -38,10 +40,10 @@ public static class TheaterSiloBuilderExtensions
     /// Adds the inference pool when <paramref name="profile"/> hosts it (options from the <c>Inference</c> section, then
     /// <paramref name="configureInference"/>), role attribution (options from the <c>Attribution</c> section, then
     /// <paramref name="configureAttribution"/>), trace context propagation through grain calls (Orleans'
-    /// <c>AddActivityPropagation</c>), this silo's metadata (Orleans silo metadata: the declared pairs and the model) and
-    /// the placement filter that keeps the inference grain on silos with a model. Grain storage named
-    /// <see cref="TheaterStorage.Name"/> must be added separately (SQLite, Redis or memory); exporters come from
-    /// <see cref="TheaterTelemetryHostingExtensions.AddTheaterTelemetry"/>.
+    /// <c>AddActivityPropagation</c>) and the spans of inference calls, the scenes' turn policies, this silo's metadata
+    /// (Orleans silo metadata: the declared pairs and the model) and the placement filter that keeps the inference grain
+    /// on silos with a model. Grain storage named <see cref="TheaterStorage.Name"/> must be added separately (SQLite,
+    /// Redis or memory); exporters come from <see cref="TheaterTelemetryHostingExtensions.AddTheaterTelemetry"/>.
     /// </summary>
     public static ISiloBuilder AddTheater(
         this ISiloBuilder builder,
@@ -62,7 +64,12 @@ public static class TheaterSiloBuilderExtensions
         builder.Services.Configure<OrleansJsonSerializerOptions>(o => o.JsonSerializerSettings.TypeNameHandling = TypeNameHandling.None);
         builder.Services.AddSingleton<InferencePoolTelemetry>();
         builder.AddActivityPropagation();
+
+        // After Orleans' call spans, so an inference call's span nests inside the server span of that call.
+        builder.AddIncomingGrainCallFilter<InferenceTracingFilter>();
+
         builder.Services.AddRoleAttribution(configureAttribution);
+        builder.Services.AddTurnPolicies();
 
         // Orleans' silo metadata (published to every silo, cached by each) and the filter that reads it.
         var metadata = new Dictionary<string, string>(profile.Metadata, StringComparer.Ordinal);

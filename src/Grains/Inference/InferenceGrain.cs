@@ -10,7 +10,7 @@ namespace AgentTheater.Grains.Inference;
 /// Hands grain calls to the silo's <see cref="InferencePool"/>. Reentrant: it only submits and awaits, so one
 /// activation carries any number of concurrent requests into the pool's batches. Placed only on silos with a model (a
 /// stateless worker lives on its caller's silo when that silo qualifies, on another one that does otherwise); its key is
-/// a lane (<see cref="InferenceLanes"/>).
+/// a lane (<see cref="InferenceLanes"/>). Its calls' spans come from <see cref="InferenceTracingFilter"/>.
 /// </summary>
 [StatelessWorker(1), Reentrant, InferenceSiloPlacementFilter]
 internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry poolTelemetry) : Grain, IInferenceGrain
@@ -24,41 +24,23 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
     public async Task<GenerateReply> Generate(GenerateCall request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceGenerate)?
-            .SetTag(TheaterTelemetry.Attributes.Session, request.SessionKey);
-        GenerationResult result;
-        try
-        {
-            result = await pool.GenerateAsync(
-                new GenerationRequest
+        var result = await pool.GenerateAsync(
+            new GenerationRequest
+            {
+                SessionKey = request.SessionKey,
+                Prompt = request.Prompt,
+                MaxTokens = request.MaxTokens,
+                StopStrings = request.StopStrings,
+                Sampling = new SamplingOptions
                 {
-                    SessionKey = request.SessionKey,
-                    Prompt = request.Prompt,
-                    MaxTokens = request.MaxTokens,
-                    StopStrings = request.StopStrings,
-                    Sampling = new SamplingOptions
-                    {
-                        Temperature = request.Temperature,
-                        TopP = request.TopP,
-                        TopK = request.TopK,
-                        RepetitionPenalty = request.RepetitionPenalty,
-                        Seed = request.Seed,
-                    },
+                    Temperature = request.Temperature,
+                    TopP = request.TopP,
+                    TopK = request.TopK,
+                    RepetitionPenalty = request.RepetitionPenalty,
+                    Seed = request.Seed,
                 },
-                cancellationToken);
-        }
-        catch (Exception e)
-        {
-            activity.RecordError(e);
-            throw;
-        }
-
-        activity?
-            .SetTag(TheaterTelemetry.Attributes.QueueMilliseconds, result.QueueWait.TotalMilliseconds)
-            .SetTag(TheaterTelemetry.Attributes.PromptTokens, result.PromptTokens)
-            .SetTag(TheaterTelemetry.Attributes.PrefillTokens, result.PrefillTokens)
-            .SetTag(TheaterTelemetry.Attributes.DecodeTokens, result.Tokens.Count)
-            .SetTag(TheaterTelemetry.Attributes.FinishReason, result.FinishReason.ToString());
+            },
+            cancellationToken);
         return new GenerateReply(
             result.Text,
             result.Tokens.Count,
@@ -72,62 +54,25 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
     public async Task<IReadOnlyList<ScoreReply>> Score(IReadOnlyList<ScoreCall> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceScore)?
-            .SetTag(TheaterTelemetry.Attributes.Requests, requests.Count);
-        ScoreResult[] scored;
-        try
-        {
-            scored = await Task.WhenAll(requests.Select(r => pool.ScoreAsync(
-                new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Continuation = r.Continuation },
-                cancellationToken)));
-        }
-        catch (Exception e)
-        {
-            activity.RecordError(e);
-            throw;
-        }
-
-        activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, scored.Sum(s => s.PrefillTokens));
-        return [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];
+        var scored = await Task.WhenAll(requests.Select(r => pool.ScoreAsync(
+            new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Continuation = r.Continuation },
+            cancellationToken)));
+        return Replies(scored);
     }
 
     public async Task<ForkReply> Fork(ForkCall request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceFork)?
-            .SetTag(TheaterTelemetry.Attributes.Session, request.SourceSession)
-            .SetTag(TheaterTelemetry.Attributes.Requests, request.TargetSessions.Count);
-        try
-        {
-            var fork = await pool.ForkAsync(request.SourceSession, request.TargetSessions, request.SourcePrompt, cancellationToken);
-            activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, fork.PrefillTokens).SetTag(TheaterTelemetry.Attributes.PromptTokens, fork.CopiedTokens);
-            return new ForkReply(fork.CopiedTokens, fork.PrefillTokens);
-        }
-        catch (Exception e)
-        {
-            activity.RecordError(e);
-            throw;
-        }
+        var fork = await pool.ForkAsync(request.SourceSession, request.TargetSessions, request.SourcePrompt, cancellationToken);
+        return new ForkReply(fork.CopiedTokens, fork.PrefillTokens);
     }
 
     public async Task<IReadOnlyList<ScoreReply>> ScoreAlternatives(ScoreAlternativesCall request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.InferenceScore)?
-            .SetTag(TheaterTelemetry.Attributes.Session, request.SessionKey)
-            .SetTag(TheaterTelemetry.Attributes.Requests, request.Continuations.Count);
-        IReadOnlyList<ScoreResult> scored;
-        try
-        {
-            scored = await pool.ScoreAlternativesAsync(request.Prompt, request.Continuations, request.SessionKey, cancellationToken);
-        }
-        catch (Exception e)
-        {
-            activity.RecordError(e);
-            throw;
-        }
-
-        activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, scored.Sum(s => s.PrefillTokens));
-        return [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];
+        return Replies(await pool.ScoreAlternativesAsync(request.Prompt, request.Continuations, request.SessionKey, cancellationToken));
     }
+
+    private static IReadOnlyList<ScoreReply> Replies(IEnumerable<ScoreResult> scored) =>
+        [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];
 }

@@ -1,54 +1,25 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
-using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Characters;
-using AgentTheater.Contracts.Inference;
-using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
-using AgentTheater.Grains.Characters;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
-using AgentTheater.Grains.Inference;
+using AgentTheater.Grains.Scenes.TurnPolicies;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Grains.Scenes;
 
-/// <summary>State of a scene: its definition and every line so far (the transcript is the authority).</summary>
-[GenerateSerializer, Alias("AgentTheater.SceneState")]
-public sealed class SceneState
-{
-    /// <summary>What was started, null before <see cref="ISceneGrain.Start"/>.</summary>
-    [Id(0)] public SceneStart? Start { get; set; }
-
-    /// <summary>Lifecycle phase.</summary>
-    [Id(1)] public ScenePhase Phase { get; set; }
-
-    /// <summary>The transcript.</summary>
-    [Id(2)] public List<SceneLine> Lines { get; set; } = [];
-
-    /// <summary>Why it ended.</summary>
-    [Id(3)] public string? EndReason { get; set; }
-
-    /// <summary>W3C trace context of the call that started the scene: the play loop, resumed or not, continues that trace.</summary>
-    [Id(4)] public string? TraceParent { get; set; }
-
-    /// <summary>Where a branch scene was forked from; null for a scene a run started.</summary>
-    [Id(5)] public SceneOrigin? Origin { get; set; }
-
-    /// <summary>Forks made of this scene, in order.</summary>
-    [Id(6)] public List<SceneForkResult> Forks { get; set; } = [];
-}
-
 /// <summary>
 /// Plays one scene replica: narration, then turns until max turns or a stop phrase, interventions at their turns,
-/// each line broadcast to those who can hear it. The loop persists each line before broadcasting it and resumes from
-/// the stored transcript when the grain is activated again (after a silo failure), so no line is lost or repeated. Calls
-/// to characters are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
+/// each line broadcast to those who can hear it, the speaker chosen by the scene's <see cref="ITurnPolicy"/>. The
+/// scene plays on a grain timer, one turn per tick; it persists each line before broadcasting it and resumes from the
+/// stored transcript when the grain is activated again (after a silo failure), so no line is lost or repeated. Calls to
+/// other grains are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
 /// elsewhere from storage.
 /// </summary>
 internal sealed partial class SceneGrain(
     [PersistentState("scene", TheaterStorage.Name)] IPersistentState<SceneState> state,
+    TurnPolicyCatalog turnPolicies,
     ILogger<SceneGrain> logger) : Grain, ISceneGrain
 {
     private const int CallAttempts = 3;
@@ -60,7 +31,6 @@ internal sealed partial class SceneGrain(
     private const string UnnamedScenario = "unnamed";
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task _attributing = Task.CompletedTask;
     private string? _key;
 
     private string Key => _key ??= this.GetPrimaryKeyString();
@@ -72,9 +42,17 @@ internal sealed partial class SceneGrain(
         if (state.State.Phase == ScenePhase.Playing)
         {
             LogResuming(logger, Key, state.State.Lines.Count);
-            _ = PlayAsync(resumed: true);
+            Play(resumed: true);
         }
 
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Deactivated between two turns (its silo shutting down): the next activation resumes it in a new span.
+        _playSpan?.SetTag(TheaterTelemetry.Attributes.EndReason, $"deactivated: {reason.Description}").Stop();
+        _playSpan = null;
         return Task.CompletedTask;
     }
 
@@ -90,7 +68,7 @@ internal sealed partial class SceneGrain(
         state.State.Phase = ScenePhase.Playing;
         state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
         await state.WriteStateAsync();
-        _ = PlayAsync(resumed: false);
+        Play(resumed: false);
     }
 
     public Task<SceneStatus> GetStatus() => Task.FromResult(Status());
@@ -157,12 +135,12 @@ internal sealed partial class SceneGrain(
         {
             // Characters first: each copies its own state and sequence into every branch, so the branches find their
             // characters ready (and their KV in the pool) when they play.
-            var copies = await Task.WhenAll(start.Cast.Select(c => ClusterRetry.RunAsync(
-                () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling)),
-                CallAttempts,
-                (e, attempt) => LogCallRetry(logger, e, Key, "fork", c.Id, attempt))));
+            var copies = await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
+                "fork",
+                c.Id,
+                () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling)))));
             await Task.WhenAll(keys.Select((key, b) => GrainFactory.GetGrain<ISceneGrain>(key).StartBranch(new SceneBranchStart(
-                start with { Scene = continuation, Sampling = sampling with { Seed = BranchSeed(sampling.Seed, number, b) } },
+                start with { Scene = continuation, Sampling = sampling with { Seed = SceneSeeds.Branch(sampling.Seed, number, b) } },
                 new SceneOrigin(Key, number, b, at, shared.Count),
                 shared))));
             var result = new SceneForkResult(
@@ -202,21 +180,12 @@ internal sealed partial class SceneGrain(
         state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
         await state.WriteStateAsync();
         Signal();
-        _ = PlayAsync(resumed: false);
+        Play(resumed: false);
     }
 
     public Task<SceneStart?> GetStart() => Task.FromResult(state.State.Start);
 
     public Task<SceneLineage> GetLineage() => Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks]));
-
-    /// <summary>A seed per branch from the fork's seed: branches differ, the same fork made again repeats.</summary>
-    internal static long BranchSeed(long seed, int fork, int branch)
-    {
-        var x = unchecked((ulong)seed * 0xD1B54A32D192ED03UL + ((ulong)fork << 32) + (ulong)branch + 1);
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return (long)((x ^ (x >> 31)) & 0x7FFF_FFFF_FFFF_FFFFUL);
-    }
 
     private SceneStatus Status() => new(
         Key,
@@ -226,231 +195,13 @@ internal sealed partial class SceneGrain(
         state.State.Lines.Sum(l => l.Tokens),
         state.State.EndReason);
 
-    private async Task PlayAsync(bool resumed)
-    {
-        // Keep the activation while the scene plays: the loop is not a request, so idleness would otherwise collect it.
-        DelayDeactivation(TimeSpan.FromDays(1));
+    /// <summary>Calls another grain through <see cref="ClusterRetry"/>, each retry logged as this scene's <paramref name="call"/>.</summary>
+    private Task<T> CallWithRetriesAsync<T>(string call, string? character, Func<Task<T>> operation) =>
+        ClusterRetry.RunAsync(operation, CallAttempts, (e, attempt) => LogCallRetry(logger, e, Key, call, character, attempt));
 
-        // The loop outlives the call that started it: its span hangs from the stored context, not from whatever call
-        // happens to be current (after a failure, the call that reactivated the grain).
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.ScenePlay, ActivityKind.Internal, state.State.TraceParent)?
-            .SetTag(TheaterTelemetry.Attributes.Run, Definition.RunId)
-            .SetTag(TheaterTelemetry.Attributes.Scenario, Definition.Scenario)
-            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
-            .SetTag(TheaterTelemetry.Attributes.Resumed, resumed);
-        try
-        {
-            await JoinCastAsync();
-            if (resumed && state.State.Lines.Count > 0)
-            {
-                // The last stored line may not have reached everyone before the failure; witnessing is idempotent.
-                await BroadcastAsync(state.State.Lines[^1]);
-                await AttributeAsync();
-            }
-
-            if (state.State.Lines.Count == 0)
-            {
-                foreach (var narration in Definition.Scene.Narration)
-                {
-                    await AddLineAsync(new SceneLine(state.State.Lines.Count, 0, LineKind.Narrator, null, DialoguePrompt.NarratorName, narration));
-                }
-            }
-
-            while (await PlayTurnAsync())
-            {
-            }
-
-            activity?.SetTag(TheaterTelemetry.Attributes.EndReason, state.State.EndReason);
-        }
-        catch (Exception e)
-        {
-            LogSceneFailed(logger, e, Key);
-            activity.RecordError(e);
-            try
-            {
-                await EndAsync(ScenePhase.Failed, e.Message);
-            }
-            catch (Exception endFailed)
-            {
-                // Storage or the run grain is unreachable too; the run's poll will find this scene again.
-                LogSceneFailed(logger, endFailed, Key);
-            }
-        }
-        finally
-        {
-            DelayDeactivation(TimeSpan.Zero);
-        }
-    }
-
-    /// <summary>Plays one character turn (with any interventions due before it); false when the scene has ended.</summary>
-    private async Task<bool> PlayTurnAsync()
-    {
-        var scene = Definition.Scene;
-        var turn = CharacterTurns();
-        if (turn >= scene.MaxTurns)
-        {
-            await EndAsync(ScenePhase.Completed, $"max turns ({scene.MaxTurns})");
-            return false;
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.SceneTurn)?
-            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
-            .SetTag(TheaterTelemetry.Attributes.Turn, turn);
-        foreach (var intervention in scene.Interventions.Where(i => i.Turn == turn))
-        {
-            if (!state.State.Lines.Any(l => l.Kind == LineKind.Intervention && l.Turn == turn && l.Text == intervention.Text))
-            {
-                await AddLineAsync(new SceneLine(state.State.Lines.Count, turn, LineKind.Intervention, null, intervention.Speaker, intervention.Text, intervention.To));
-            }
-        }
-
-        var speaker = await ChooseSpeakerAsync(turn);
-        activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
-        var line = await SpeakAsync(speaker, new SpeakRequest(state.State.Lines.Count, turn, LineSeed(turn)));
-        await AddLineAsync(line);
-        var scenario = Definition.Scenario ?? UnnamedScenario;
-        TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
-        TheaterTelemetry.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(TheaterTelemetry.Tags.Scenario, scenario));
-        await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
-
-        // Attribution of this line is scored while the next one is generated, so its prefill shares the decode steps.
-        await _attributing;
-        _attributing = AttributeAsync();
-        if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
-        {
-            await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
-            return false;
-        }
-
-        return true;
-    }
-
-    private Task<SceneLine> SpeakAsync(PersonaCard speaker, SpeakRequest request) =>
-        ClusterRetry.RunAsync(
-            () => Character(speaker.Id).Speak(request),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "speak", speaker.Id, attempt));
-
-    private async Task<PersonaCard> ChooseSpeakerAsync(int turn)
-    {
-        var cast = Definition.Cast;
-        var lastSpoken = state.State.Lines.LastOrDefault(l => l.Kind == LineKind.Character);
-        var last = lastSpoken is null ? -1 : IndexOf(lastSpoken.SpeakerId);
-        switch (Definition.Scene.Policy)
-        {
-            case TurnPolicy.Addressed when state.State.Lines.Count > 0:
-                // A character naming itself does not give itself the turn; a narrator or user line naming it does.
-                var addressing = state.State.Lines[^1];
-                var text = addressing.Text;
-                var named = cast
-                    .Select((c, i) => (Card: c, Index: i, At: text.IndexOf(c.Name, StringComparison.OrdinalIgnoreCase)))
-                    .Where(c => c.At >= 0 && (c.Index != last || addressing.Kind != LineKind.Character))
-                    .OrderBy(c => c.At)
-                    .FirstOrDefault();
-                return named.Card ?? cast[(last + 1) % cast.Count];
-            case TurnPolicy.Director when cast.Count > 1:
-                return await DirectAsync(last);
-            default:
-                return cast[turn % cast.Count];
-        }
-    }
-
-    /// <summary>The simulator chooses: the likeliest next name cue after the public transcript.</summary>
-    private async Task<PersonaCard> DirectAsync(int last)
-    {
-        var candidates = Definition.Cast.Where((_, i) => i != last).ToList();
-        var prompt = new StringBuilder("[Scene] ").Append(Definition.Scene.Setting).Append("\n\n");
-        foreach (var line in state.State.Lines.Where(l => l.To is null))
-        {
-            DialoguePrompt.AppendLine(prompt, line);
-        }
-
-        var text = prompt.ToString();
-        var director = $"{Key}/director";
-        var scores = await ClusterRetry.RunAsync(
-            () => GrainFactory.Inference(director).Score([.. candidates.Select(c => new ScoreCall(director, text, c.Name + ":"))]),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "direct", null, attempt));
-        var best = 0;
-        for (var i = 1; i < candidates.Count; i++)
-        {
-            if (scores[i].LogProbability > scores[best].LogProbability)
-            {
-                best = i;
-            }
-        }
-
-        return candidates[best];
-    }
-
-    /// <summary>Attributes the lines spoken so far (an observer: it never throws; when it fails, the scene plays on and the next call catches up).</summary>
-    private async Task AttributeAsync()
-    {
-        try
-        {
-            await GrainFactory.GetGrain<ISceneAttributionGrain>(Key).Attribute(Definition, [.. state.State.Lines]);
-        }
-        catch (Exception e)
-        {
-            LogAttributionFailed(logger, e, Key);
-        }
-    }
-
-    private async Task AddLineAsync(SceneLine line)
-    {
-        state.State.Lines.Add(line);
-        await state.WriteStateAsync();
-        await BroadcastAsync(line);
-        Signal();
-    }
-
-    private Task BroadcastAsync(SceneLine line)
-    {
-        var audience = line.To is { } to ? Definition.Cast.Where(c => c.Id == to) : Definition.Cast;
-        return Task.WhenAll(audience.Select(c => ClusterRetry.RunAsync(
-            () => Character(c.Id).Witness(line),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "witness", c.Id, attempt))));
-    }
-
-    private async Task JoinCastAsync()
-    {
-        var start = Definition;
-        var names = start.Cast.Select(c => c.Name).ToList();
-        await Task.WhenAll(start.Cast.Select(c => ClusterRetry.RunAsync(
-            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling)),
-            CallAttempts,
-            (e, attempt) => LogCallRetry(logger, e, Key, "join", c.Id, attempt))));
-    }
-
-    private async Task EndAsync(ScenePhase phase, string reason)
-    {
-        await _attributing;
-        state.State.Phase = phase;
-        state.State.EndReason = reason;
-        await state.WriteStateAsync();
-        Signal();
-        LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
-        if (state.State.Origin is not null)
-        {
-            // A branch is not one of its run's scenes: whoever forked it watches it.
-            return;
-        }
-
-        try
-        {
-            await ClusterRetry.RunAsync(
-                () => GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status()),
-                CallAttempts,
-                (e, attempt) => LogCallRetry(logger, e, Key, "report the end", null, attempt));
-        }
-        catch (Exception e)
-        {
-            // The end is stored: the run's poll reads it from this scene. Failing here must not turn a completed scene into a failed one.
-            LogEndNotReported(logger, e, Key);
-        }
-    }
+    /// <inheritdoc cref="CallWithRetriesAsync{T}(string, string?, Func{Task{T}})"/>
+    private Task CallWithRetriesAsync(string call, string? character, Func<Task> operation) =>
+        ClusterRetry.RunAsync(operation, CallAttempts, (e, attempt) => LogCallRetry(logger, e, Key, call, character, attempt));
 
     private void Signal()
     {
@@ -461,30 +212,7 @@ internal sealed partial class SceneGrain(
 
     private int CharacterTurns() => state.State.Lines.Count(l => l.Kind == LineKind.Character);
 
-    private int IndexOf(string? characterId)
-    {
-        var cast = Definition.Cast;
-        for (var i = 0; i < cast.Count; i++)
-        {
-            if (cast[i].Id == characterId)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
     private ICharacterGrain Character(string id) => GrainFactory.GetGrain<ICharacterGrain>($"{Key}/{id}");
-
-    /// <summary>A seed per line from the scenario seed, the replica and the turn: replicas differ, reruns repeat.</summary>
-    private uint LineSeed(int turn)
-    {
-        var x = unchecked((ulong)Definition.Sampling.Seed * 0x9E3779B97F4A7C15UL + ((ulong)Definition.Replica << 20) + (ulong)turn);
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return (uint)(x ^ (x >> 31));
-    }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Scene {Scene} resumes from its stored transcript ({Lines} lines)")]
     private static partial void LogResuming(ILogger logger, string scene, int lines);
@@ -492,18 +220,6 @@ internal sealed partial class SceneGrain(
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Scene {Scene}: {Call} ({Character}) failed (attempt {Attempt}); retrying")]
     private static partial void LogCallRetry(ILogger logger, Exception exception, string scene, string call, string? character, int attempt);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Scene {Scene} failed")]
-    private static partial void LogSceneFailed(ILogger logger, Exception exception, string scene);
-
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
-    private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
-
     [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Scene {Scene} forked into {Branches} branches at turn {Turn}: {Sequences} sequences copied, {Prefill} tokens prefilled")]
     private static partial void LogForked(ILogger logger, string scene, int branches, int turn, int sequences, long prefill);
-
-    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Scene {Scene} ended but could not tell its run; the run's poll will read it")]
-    private static partial void LogEndNotReported(ILogger logger, Exception exception, string scene);
-
-    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Scene {Scene}: role attribution failed; the scene plays on")]
-    private static partial void LogAttributionFailed(ILogger logger, Exception exception, string scene);
 }

@@ -442,7 +442,7 @@ public static class SyntheticModel
     }
 
     private static ulong TensorSeed(int seed, int tensorIndex) =>
-        SplitMix64(((ulong)(uint)seed << 32) ^ (ulong)(uint)tensorIndex ^ 0x5DEECE66DUL);
+        SeedMixer.SplitMix64(((ulong)(uint)seed << 32) ^ (ulong)(uint)tensorIndex ^ 0x5DEECE66DUL);
 
     private static GgufWriter.TensorFill Uniform(ulong tensorSeed, float scale) =>
         (start, chunk) => FillUniform(tensorSeed, scale, start, chunk);
@@ -462,7 +462,7 @@ public static class SyntheticModel
             var stream = index / StreamLength;
             var offset = (int)(index % StreamLength);
             var count = Math.Min(StreamLength - offset, chunk.Length - done);
-            var state = SplitMix64(tensorSeed + ((ulong)stream * 0x9E3779B97F4A7C15UL)) | 1;
+            var state = SeedMixer.SplitMix64(tensorSeed + ((ulong)stream * SeedMixer.GoldenGamma)) | 1;
             for (var skip = 0; skip < offset; skip++)
             {
                 state ^= state >> 12;
@@ -485,13 +485,5 @@ public static class SyntheticModel
             done += count;
             index += count;
         }
-    }
-
-    private static ulong SplitMix64(ulong x)
-    {
-        x += 0x9E3779B97F4A7C15UL;
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return x ^ (x >> 31);
     }
 }

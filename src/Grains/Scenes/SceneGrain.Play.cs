@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using AgentTheater.Contracts.Attribution;
+using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Characters;
+using AgentTheater.Grains.Diagnostics;
+using AgentTheater.Grains.Inference;
+using AgentTheater.Grains.Scenes.TurnPolicies;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Grains.Scenes;
+
+/// <summary>The play loop: one turn per tick of a grain timer, each line stored, then broadcast, then attributed.</summary>
+internal sealed partial class SceneGrain
+{
+    private IGrainTimer? _turnTimer;
+    private Activity? _playSpan;
+    private bool _onStage;
+    private Task _attributing = Task.CompletedTask;
+
+    /// <summary>
+    /// Plays the scene on a grain timer, one turn per tick: Orleans queues the next tick only when the previous
+    /// callback has returned, and the period of zero makes it come at once. The ticks interleave with the grain's calls,
+    /// so status, transcript, watchers and the run's poll are answered while a line is generated (as a plain request, a
+    /// tick would hold them until the turn ends). A tick per turn rather than one for the whole scene: between ticks no
+    /// request runs, so the activation can be deactivated there (a silo shutting down) and resumes from its transcript.
+    /// KeepAlive: idleness never collects a playing scene.
+    /// </summary>
+    private void Play(bool resumed) =>
+        _turnTimer ??= this.RegisterGrainTimer(PlayTickAsync, resumed, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.Zero) { Interleave = true, KeepAlive = true });
+
+    private async Task PlayTickAsync(bool resumed)
+    {
+        // Whatever fails ends the scene: a tick that threw would only be followed by the next one.
+        bool playing;
+        try
+        {
+            _playSpan ??= StartPlaySpan(resumed);
+            if (_playSpan is not null)
+            {
+                // Each tick starts from its own context: the turns hang from the scene's span.
+                Activity.Current = _playSpan;
+            }
+
+            if (!_onStage)
+            {
+                await EnterAsync(resumed);
+                _onStage = true;
+            }
+
+            playing = await PlayTurnAsync();
+            if (!playing)
+            {
+                _playSpan?.SetTag(TheaterTelemetry.Attributes.EndReason, state.State.EndReason);
+            }
+        }
+        catch (Exception e)
+        {
+            playing = false;
+            LogSceneFailed(logger, e, Key);
+            _playSpan.RecordError(e);
+            try
+            {
+                await EndAsync(ScenePhase.Failed, e.Message);
+            }
+            catch (Exception endFailed)
+            {
+                // Storage or the run grain is unreachable too; the run's poll will find this scene again.
+                LogSceneFailed(logger, endFailed, Key);
+            }
+        }
+
+        if (!playing)
+        {
+            _turnTimer?.Dispose();
+            _turnTimer = null;
+            _playSpan?.Stop();
+            _playSpan = null;
+        }
+    }
+
+    /// <summary>
+    /// The span of this activation's play. It hangs from the stored context of the call that started the scene (a
+    /// root without one), never from whatever is current: a timer tick, or after a failure the call that reactivated the grain.
+    /// </summary>
+    private Activity? StartPlaySpan(bool resumed)
+    {
+        var current = Activity.Current;
+        Activity.Current = null;
+        var play = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.ScenePlay, ActivityKind.Internal, state.State.TraceParent)?
+            .SetTag(TheaterTelemetry.Attributes.Run, Definition.RunId)
+            .SetTag(TheaterTelemetry.Attributes.Scenario, Definition.Scenario)
+            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
+            .SetTag(TheaterTelemetry.Attributes.Resumed, resumed);
+        Activity.Current = current;
+        return play;
+    }
+
+    /// <summary>Casts the characters, then tells the narration (a resumed scene instead repeats its last line).</summary>
+    private async Task EnterAsync(bool resumed)
+    {
+        await JoinCastAsync();
+        if (resumed && state.State.Lines.Count > 0)
+        {
+            // The last stored line may not have reached everyone before the failure; witnessing is idempotent.
+            await BroadcastAsync(state.State.Lines[^1]);
+            await AttributeAsync();
+        }
+
+        if (state.State.Lines.Count == 0)
+        {
+            foreach (var narration in Definition.Scene.Narration)
+            {
+                await AddLineAsync(new SceneLine(state.State.Lines.Count, 0, LineKind.Narrator, null, DialoguePrompt.NarratorName, narration));
+            }
+        }
+    }
+
+    /// <summary>Plays one character turn (with any interventions due before it); false when the scene has ended.</summary>
+    private async Task<bool> PlayTurnAsync()
+    {
+        var scene = Definition.Scene;
+        var turn = CharacterTurns();
+        if (turn >= scene.MaxTurns)
+        {
+            await EndAsync(ScenePhase.Completed, $"max turns ({scene.MaxTurns})");
+            return false;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var activity = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.SceneTurn)?
+            .SetTag(TheaterTelemetry.Attributes.Scene, Key)
+            .SetTag(TheaterTelemetry.Attributes.Turn, turn);
+        foreach (var intervention in scene.Interventions.Where(i => i.Turn == turn))
+        {
+            if (!state.State.Lines.Any(l => l.Kind == LineKind.Intervention && l.Turn == turn && l.Text == intervention.Text))
+            {
+                await AddLineAsync(new SceneLine(state.State.Lines.Count, turn, LineKind.Intervention, null, intervention.Speaker, intervention.Text, intervention.To));
+            }
+        }
+
+        var speaker = await turnPolicies.For(scene.Policy).ChooseSpeakerAsync(new TurnContext(Key, Definition, state.State.Lines, turn, ScoreAsync), CancellationToken.None);
+        activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
+        var request = new SpeakRequest(state.State.Lines.Count, turn, SceneSeeds.Line(Definition.Sampling.Seed, Definition.Replica, turn));
+        var line = await CallWithRetriesAsync("speak", speaker.Id, () => Character(speaker.Id).Speak(request));
+        await AddLineAsync(line);
+        var scenario = Definition.Scenario ?? UnnamedScenario;
+        TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
+        TheaterTelemetry.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(TheaterTelemetry.Tags.Scenario, scenario));
+        await GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).LinePlayed(line.Tokens);
+
+        // Attribution of this line is scored while the next one is generated, so its prefill shares the decode steps.
+        await _attributing;
+        _attributing = AttributeAsync();
+        if (scene.StopPhrases.FirstOrDefault(p => line.Text.Contains(p, StringComparison.OrdinalIgnoreCase)) is { } phrase)
+        {
+            await EndAsync(ScenePhase.Completed, $"stop phrase \"{phrase}\"");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Scoring for a turn policy that asks the model (the director).</summary>
+    private Task<IReadOnlyList<ScoreReply>> ScoreAsync(string session, IReadOnlyList<ScoreCall> calls) =>
+        CallWithRetriesAsync("direct", null, () => GrainFactory.Inference(session).Score(calls));
+
+    /// <summary>Attributes the lines spoken so far (an observer: it never throws; when it fails, the scene plays on and the next call catches up).</summary>
+    private async Task AttributeAsync()
+    {
+        try
+        {
+            await GrainFactory.GetGrain<ISceneAttributionGrain>(Key).Attribute(Definition, [.. state.State.Lines]);
+        }
+        catch (Exception e)
+        {
+            LogAttributionFailed(logger, e, Key);
+        }
+    }
+
+    private async Task AddLineAsync(SceneLine line)
+    {
+        state.State.Lines.Add(line);
+        await state.WriteStateAsync();
+        await BroadcastAsync(line);
+        Signal();
+    }
+
+    private Task BroadcastAsync(SceneLine line)
+    {
+        var audience = line.To is { } to ? Definition.Cast.Where(c => c.Id == to) : Definition.Cast;
+        return Task.WhenAll(audience.Select(c => CallWithRetriesAsync("witness", c.Id, () => Character(c.Id).Witness(line))));
+    }
+
+    private async Task JoinCastAsync()
+    {
+        var start = Definition;
+        var names = start.Cast.Select(c => c.Name).ToList();
+        await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
+            "join",
+            c.Id,
+            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling)))));
+    }
+
+    private async Task EndAsync(ScenePhase phase, string reason)
+    {
+        await _attributing;
+        state.State.Phase = phase;
+        state.State.EndReason = reason;
+        await state.WriteStateAsync();
+        Signal();
+        LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
+        if (state.State.Origin is not null)
+        {
+            // A branch is not one of its run's scenes: whoever forked it watches it.
+            return;
+        }
+
+        try
+        {
+            await CallWithRetriesAsync("report the end", null, () => GrainFactory.GetGrain<IScenarioRunGrain>(Definition.RunId).SceneEnded(Status()));
+        }
+        catch (Exception e)
+        {
+            // The end is stored: the run's poll reads it from this scene. Failing here must not turn a completed scene into a failed one.
+            LogEndNotReported(logger, e, Key);
+        }
+    }
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Scene {Scene} failed")]
+    private static partial void LogSceneFailed(ILogger logger, Exception exception, string scene);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Debug, Message = "Scene {Scene} ended ({Phase}: {Reason}) with {Lines} lines")]
+    private static partial void LogSceneEnded(ILogger logger, string scene, ScenePhase phase, string reason, int lines);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Scene {Scene} ended but could not tell its run; the run's poll will read it")]
+    private static partial void LogEndNotReported(ILogger logger, Exception exception, string scene);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Scene {Scene}: role attribution failed; the scene plays on")]
+    private static partial void LogAttributionFailed(ILogger logger, Exception exception, string scene);
+}
