@@ -12,6 +12,7 @@ public sealed class ClusterRetryTests
     [InlineData(typeof(OrleansException))]
     [InlineData(typeof(SiloUnavailableException))]
     [InlineData(typeof(TimeoutException))]
+    [InlineData(typeof(EnumerationAbortedException))]
     public async Task RunAsync_ClusterFailureTwiceThenSuccess_IsRetriedBeyondItsAttempts(Type failure)
     {
         var call = new ScriptedCall(Enumerable.Repeat(failure, 2));

@@ -76,8 +76,12 @@ public static class ClusterRetry
         retrying,
         cancellationToken);
 
-    /// <summary>A failure of the cluster rather than of the call: a dead or unreachable silo, a rejected message, a timeout.</summary>
-    public static bool IsClusterFailure(Exception exception) => exception is OrleansException or TimeoutException;
+    /// <summary>
+    /// A failure of the cluster rather than of the call: a dead or unreachable silo, a rejected message, a timeout, or a
+    /// stream from a grain that was lost with its silo (<see cref="EnumerationAbortedException"/>; watching again reaches
+    /// the grain where it is activated anew).
+    /// </summary>
+    public static bool IsClusterFailure(Exception exception) => exception is OrleansException or TimeoutException or EnumerationAbortedException;
 
     private static CallBudget Budget(ResilienceContext context) => context.Properties.GetValue(BudgetKey, default!);
 

@@ -1,6 +1,6 @@
 using AgentTheater.Contracts.Scenes;
 
-namespace AgentTheater.Grains.Tests;
+namespace AgentTheater.Integration.Tests;
 
 /// <summary>The scene's play loop on its grain timer, on the two-silo cluster.</summary>
 public sealed class ScenePlayTests(TheaterClusterFixture fixture)
