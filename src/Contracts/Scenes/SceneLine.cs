@@ -25,6 +25,10 @@ public enum LineKind
 /// <param name="PrefillTokens">Prompt tokens the pool had to prefill for it (the rest came from the cached prefix).</param>
 /// <param name="QueueMilliseconds">Time waiting for a sequence in the pool.</param>
 /// <param name="GenerateMilliseconds">Time from admission to the last token.</param>
+/// <param name="OmittedLines">
+/// Witnessed lines the speaker's prompt left out to stay within its context budget when it spoke this line (its
+/// oldest ones; 0 while everything fits).
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneLine")]
 public sealed record SceneLine(
     [property: Id(0)] int Index,
@@ -37,4 +41,5 @@ public sealed record SceneLine(
     [property: Id(7)] int Tokens = 0,
     [property: Id(8)] int PrefillTokens = 0,
     [property: Id(9)] double QueueMilliseconds = 0,
-    [property: Id(10)] double GenerateMilliseconds = 0);
+    [property: Id(10)] double GenerateMilliseconds = 0,
+    [property: Id(11)] int OmittedLines = 0);
