@@ -28,6 +28,32 @@ public interface IInferenceGrain : IGrainWithIntegerKey
     /// </summary>
     [ResponseTimeout("00:10:00")]
     Task<IReadOnlyList<ScoreReply>> ScoreAlternatives(ScoreAlternativesCall request, CancellationToken cancellationToken = default);
+
+    /// <summary>What a prompt may hold on this pool: the model's training context, the sequence length, whether the cache shifts.</summary>
+    Task<PromptLimits> GetPromptLimits();
+
+    /// <summary>
+    /// The tokens each text becomes, tokenized as prompt text is (special-token text stays text; no BOS): what a caller
+    /// needs to keep a prompt within <see cref="PromptLimits.Tokens"/>.
+    /// </summary>
+    Task<IReadOnlyList<int>> CountTokens(IReadOnlyList<string> texts);
+}
+
+/// <summary>What a prompt may hold on a pool.</summary>
+/// <param name="TrainingContext">The model's training context (<c>n_ctx_train</c>); 0 when the model does not say.</param>
+/// <param name="SequenceContext">Tokens a sequence of the pool holds.</param>
+/// <param name="ShiftsContext">
+/// Whether the pool removes a dropped chunk of a session's cached prompt and moves the rest back, instead of prefilling
+/// the rest again.
+/// </param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.PromptLimits")]
+public sealed record PromptLimits(
+    [property: Id(0)] int TrainingContext,
+    [property: Id(1)] int SequenceContext,
+    [property: Id(2)] bool ShiftsContext)
+{
+    /// <summary>Most tokens a prompt and its generation together should take: the smaller of the two contexts.</summary>
+    public int Tokens => TrainingContext > 0 ? Math.Min(TrainingContext, SequenceContext) : SequenceContext;
 }
 
 /// <summary>A fork of one session into others.</summary>

@@ -1,5 +1,6 @@
 using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Characters;
@@ -62,14 +63,30 @@ public static class RoleHypotheses
         return hypotheses;
     }
 
-    /// <summary>The dialogue prompt of <paramref name="hypothesis"/>: <paramref name="casting"/> with the hypothesis's card.</summary>
-    public static string Prompt(RoleHypothesis hypothesis, CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    /// <summary>
+    /// The dialogue prompt of <paramref name="hypothesis"/>: <paramref name="casting"/> with the hypothesis's card (all of
+    /// <paramref name="witnessed"/>; with <paramref name="omittedEarlier"/>, the marker that earlier lines were left out).
+    /// </summary>
+    public static string Prompt(RoleHypothesis hypothesis, CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
     {
         ArgumentNullException.ThrowIfNull(hypothesis);
         ArgumentNullException.ThrowIfNull(casting);
         return hypothesis.Card is { } card
-            ? DialoguePrompt.Build(casting with { Persona = card }, witnessed)
-            : DialoguePrompt.BuildWithoutPersona(casting, witnessed);
+            ? DialoguePrompt.Build(casting with { Persona = card }, witnessed, omittedEarlier)
+            : DialoguePrompt.BuildWithoutPersona(casting, witnessed, omittedEarlier);
+    }
+
+    /// <summary>
+    /// The dialogue prompt of <paramref name="hypothesis"/> within the context budget: the oldest witnessed lines left
+    /// out as the character's own prompt leaves them out (<see cref="PromptBudget"/>).
+    /// </summary>
+    public static async Task<string> PromptAsync(
+        PromptBudget budget, IInferenceGrain inference, RoleHypothesis hypothesis, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        ArgumentNullException.ThrowIfNull(hypothesis);
+        var (kept, omitted) = await budget.FitAsync(inference, casting, witnessed, (c, lines, omittedEarlier) => Prompt(hypothesis, c, lines, omittedEarlier));
+        return Prompt(hypothesis, casting, kept, omitted > 0);
     }
 
     /// <summary>

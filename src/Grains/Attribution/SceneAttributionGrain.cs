@@ -47,6 +47,7 @@ internal sealed partial class SceneAttributionGrain(
     ILogger<SceneAttributionGrain> logger) : Grain, ISceneAttributionGrain
 {
     private readonly AttributionOptions _options = options.Value;
+    private readonly PromptBudget _budget = new();
     private TakeoverDetector? _detector;
     private string? _key;
 
@@ -139,7 +140,7 @@ internal sealed partial class SceneAttributionGrain(
         double milliseconds;
         try
         {
-            (replies, milliseconds) = await ScoreAsync([.. hypotheses.Select(h => Call(scene, speaker, h, witnessed, line))], cancellationToken);
+            (replies, milliseconds) = await ScoreAsync(await CallsAsync(scene, speaker, hypotheses, [witnessed], line), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -194,8 +195,8 @@ internal sealed partial class SceneAttributionGrain(
         double milliseconds;
         try
         {
-            var calls = leftOut.SelectMany(removed => hypotheses.Select(h => Call(scene, speaker, h, [.. witnessed.Where(l => l.Index != removed.Index)], line)));
-            (replies, milliseconds) = await ScoreAsync([.. calls], cancellationToken);
+            var calls = await CallsAsync(scene, speaker, hypotheses, [.. leftOut.Select(removed => witnessed.Where(l => l.Index != removed.Index).ToList())], line);
+            (replies, milliseconds) = await ScoreAsync(calls, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -222,13 +223,29 @@ internal sealed partial class SceneAttributionGrain(
             chosen.AssignedPosterior, chosen.AssignedPosterior - baseline, candidates);
     }
 
-    private ScoreCall Call(SceneStart scene, PersonaCard speaker, RoleHypothesis hypothesis, IReadOnlyList<SceneLine> witnessed, SceneLine line)
+    /// <summary>
+    /// The score calls of <paramref name="line"/>: for each of <paramref name="contexts"/> (the lines witnessed before it,
+    /// or those with one left out), one per hypothesis, in that order. Each prompt keeps to the context budget as the
+    /// character's own does, so the assigned role's prompt is the one the line was generated from.
+    /// </summary>
+    private async Task<IReadOnlyList<ScoreCall>> CallsAsync(
+        SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, IReadOnlyList<IReadOnlyList<SceneLine>> contexts, SceneLine line)
     {
         var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling);
-        return new ScoreCall(
-            RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id),
-            RoleHypotheses.Prompt(hypothesis, casting, witnessed),
-            RoleHypotheses.Continuation(line));
+        var inference = GrainFactory.GetGrain<IInferenceGrain>(0);
+        var calls = new List<ScoreCall>(contexts.Count * hypotheses.Count);
+        foreach (var witnessed in contexts)
+        {
+            foreach (var hypothesis in hypotheses)
+            {
+                calls.Add(new ScoreCall(
+                    RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id),
+                    await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed),
+                    RoleHypotheses.Continuation(line)));
+            }
+        }
+
+        return calls;
     }
 
     private async Task<(IReadOnlyList<ScoreReply> Replies, double Milliseconds)> ScoreAsync(IReadOnlyList<ScoreCall> calls, CancellationToken cancellationToken)

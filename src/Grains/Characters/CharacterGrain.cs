@@ -31,6 +31,8 @@ internal sealed partial class CharacterGrain(
     [PersistentState("character", TheaterStorage.Name)] IPersistentState<CharacterState> state,
     ILogger<CharacterGrain> logger) : Grain, ICharacterGrain
 {
+    private readonly PromptBudget _budget = new();
+
     public async Task Join(CharacterCasting casting)
     {
         ArgumentNullException.ThrowIfNull(casting);
@@ -79,12 +81,14 @@ internal sealed partial class CharacterGrain(
         var forced = DialoguePrompt.ForcedRole(casting.Persona, request.Turn);
         var speaking = forced is null ? casting : casting with { Persona = DialoguePrompt.AsRole(casting.Persona, forced) };
         var session = forced is null ? this.GetPrimaryKeyString() : RoleHypotheses.SessionKey(this.GetPrimaryKeyString(), RoleHypotheses.WatchId(forced));
-        var prompt = DialoguePrompt.Build(speaking, state.State.Witnessed);
         var sampling = casting.Sampling;
+        var inference = GrainFactory.Inference(session);
         GenerateReply reply;
+        int omitted;
         try
         {
-            reply = await GrainFactory.Inference(session).Generate(
+            (var prompt, omitted) = await _budget.PromptAsync(inference, speaking, state.State.Witnessed);
+            reply = await inference.Generate(
                 new GenerateCall(
                     session,
                     prompt,
@@ -105,7 +109,8 @@ internal sealed partial class CharacterGrain(
 
         activity?
             .SetTag(TheaterTelemetry.Attributes.DecodeTokens, reply.Tokens)
-            .SetTag(TheaterTelemetry.Attributes.PrefillTokens, reply.PrefillTokens);
+            .SetTag(TheaterTelemetry.Attributes.PrefillTokens, reply.PrefillTokens)
+            .SetTag(TheaterTelemetry.Attributes.OmittedLines, omitted);
         var line = new SceneLine(
             request.Index,
             request.Turn,
@@ -116,17 +121,19 @@ internal sealed partial class CharacterGrain(
             Tokens: reply.Tokens,
             PrefillTokens: reply.PrefillTokens,
             QueueMilliseconds: reply.QueueMilliseconds,
-            GenerateMilliseconds: reply.GenerateMilliseconds);
+            GenerateMilliseconds: reply.GenerateMilliseconds,
+            OmittedLines: omitted);
         Add(line);
         await state.WriteStateAsync(CancellationToken.None);
         LogSpoke(logger, casting.Persona.Id, request.Turn, reply.Tokens, reply.PrefillTokens, reply.PromptTokens);
         return line;
     }
 
-    public Task<CharacterView> GetView()
+    public async Task<CharacterView> GetView()
     {
         var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
-        return Task.FromResult(new CharacterView(casting.Persona, [.. state.State.Witnessed], DialoguePrompt.Build(casting, state.State.Witnessed)));
+        var (prompt, _) = await _budget.PromptAsync(GrainFactory.Inference(this.GetPrimaryKeyString()), casting, state.State.Witnessed);
+        return new CharacterView(casting.Persona, [.. state.State.Witnessed], prompt);
     }
 
     public async Task<ForkReply> ForkInto(CharacterFork fork)
@@ -141,7 +148,9 @@ internal sealed partial class CharacterGrain(
         // The branches' sessions are their grain keys, as for any character; they share this session's lane, so they
         // reach the pool that holds the sequence being copied.
         var session = this.GetPrimaryKeyString();
-        var reply = await GrainFactory.Inference(session).Fork(new ForkCall(session, DialoguePrompt.Build(casting, shared), [.. branches.Select(b => b.Key)]));
+        var inference = GrainFactory.Inference(session);
+        var (prompt, _) = await _budget.PromptAsync(inference, casting with { Sampling = fork.Sampling }, shared);
+        var reply = await inference.Fork(new ForkCall(session, prompt, [.. branches.Select(b => b.Key)]));
         LogForked(logger, casting.Persona.Id, branches.Count, reply.CopiedTokens, reply.PrefillTokens);
         return reply;
     }

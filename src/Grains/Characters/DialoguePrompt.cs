@@ -14,8 +14,17 @@ public static class DialoguePrompt
     /// <summary>Speaker name used for narrator lines.</summary>
     public const string NarratorName = "Narrator";
 
-    /// <summary>Builds the prompt ending in <c>"{Name}:"</c>.</summary>
-    public static string Build(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    /// <summary>
+    /// The line after the setting that tells a character whose context budget dropped its oldest witnessed lines that
+    /// they were there. The same text whatever was dropped, so a later drop changes nothing before the kept lines.
+    /// </summary>
+    public const string OmittedMarker = "[Earlier] earlier lines of the scene are left out";
+
+    /// <summary>
+    /// Builds the prompt ending in <c>"{Name}:"</c>. With <paramref name="omittedEarlier"/>, <paramref name="witnessed"/>
+    /// are the lines a context budget kept, and <see cref="OmittedMarker"/> says that earlier ones were left out.
+    /// </summary>
+    public static string Build(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
@@ -37,18 +46,18 @@ public static class DialoguePrompt
             text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
         }
 
-        return AppendScene(text, casting, witnessed);
+        return AppendScene(text, casting, witnessed, omittedEarlier);
     }
 
     /// <summary>
     /// The same prompt without a persona: only who is present, the setting, the lines and the name cue. Attribution
     /// scores lines under it as the "no role" explanation.
     /// </summary>
-    public static string BuildWithoutPersona(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    public static string BuildWithoutPersona(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
-        return AppendScene(new StringBuilder(), casting, witnessed);
+        return AppendScene(new StringBuilder(), casting, witnessed, omittedEarlier);
     }
 
     /// <summary>The character under its own name in another role: the card is the name and that role, nothing else.</summary>
@@ -66,8 +75,11 @@ public static class DialoguePrompt
         return persona.PlayAs is { } forced && turn >= forced.FromTurn ? forced.Role : null;
     }
 
+    /// <summary>The transcript line as one who witnessed it sees it, with its line end.</summary>
+    public static string Line(SceneLine line) => AppendLine(new StringBuilder(), line).ToString();
+
     /// <summary>The transcript line as one who witnessed it sees it (a whisper reaches only the one it is for).</summary>
-    public static void AppendLine(StringBuilder text, SceneLine line)
+    public static StringBuilder AppendLine(StringBuilder text, SceneLine line)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(line);
@@ -77,7 +89,7 @@ public static class DialoguePrompt
             text.Append(" (whispering to you)");
         }
 
-        text.Append(": ").Append(Flatten(line.Text)).Append('\n');
+        return text.Append(": ").Append(Flatten(line.Text)).Append('\n');
     }
 
     /// <summary>Where a character's line must end: at the line end or at another speaker's cue.</summary>
@@ -90,7 +102,7 @@ public static class DialoguePrompt
     /// <summary>Lines are one line each in the prompt format.</summary>
     public static string Flatten(string text) => text.ReplaceLineEndings(" ").Trim();
 
-    private static string AppendScene(StringBuilder text, CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    private static string AppendScene(StringBuilder text, CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier)
     {
         var persona = casting.Persona;
         var others = casting.CastNames.Where(n => n != persona.Name).ToList();
@@ -99,7 +111,13 @@ public static class DialoguePrompt
             text.Append("[Present] ").AppendJoin(", ", others).Append('\n');
         }
 
-        text.Append("[Scene] ").Append(casting.Setting).Append("\n\n");
+        text.Append("[Scene] ").Append(casting.Setting).Append('\n');
+        if (omittedEarlier)
+        {
+            text.Append(OmittedMarker).Append('\n');
+        }
+
+        text.Append('\n');
         foreach (var line in witnessed)
         {
             AppendLine(text, line);

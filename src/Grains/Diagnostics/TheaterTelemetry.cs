@@ -238,6 +238,9 @@ public static class TheaterTelemetry
         /// <summary>True on a scene loop resumed from its stored transcript, or a line returned again without generating.</summary>
         public const string Resumed = "agent_theater.resumed";
 
+        /// <summary>Witnessed lines the speaker's prompt left out for its context budget.</summary>
+        public const string OmittedLines = "agent_theater.omitted_lines";
+
         /// <summary>Why a scene ended.</summary>
         public const string EndReason = "agent_theater.end_reason";
 

@@ -73,6 +73,15 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
         return Replies(await pool.ScoreAlternativesAsync(request.Prompt, request.Continuations, request.SessionKey, cancellationToken));
     }
 
+    public Task<PromptLimits> GetPromptLimits() =>
+        Task.FromResult(new PromptLimits(pool.Model.TrainedContextLength, pool.SequenceContextLength, pool.ShiftsContext));
+
+    public Task<IReadOnlyList<int>> CountTokens(IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        return Task.FromResult<IReadOnlyList<int>>([.. texts.Select(pool.CountTokens)]);
+    }
+
     private static IReadOnlyList<ScoreReply> Replies(IEnumerable<ScoreResult> scored) =>
         [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];
 }

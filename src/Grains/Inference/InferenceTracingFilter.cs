@@ -11,7 +11,7 @@ namespace AgentTheater.Grains.Inference;
 internal sealed class InferenceTracingFilter : IIncomingGrainCallFilter
 {
     public Task Invoke(IIncomingGrainCallContext context) =>
-        context.Request.GetInterfaceType() == typeof(IInferenceGrain) && Start(context.Request.GetArgument(0)) is { } activity
+        context.Request.GetInterfaceType() == typeof(IInferenceGrain) && context.Request.GetArgumentCount() > 0 && Start(context.Request.GetArgument(0)) is { } activity
             ? TraceAsync(context, activity)
             : context.Invoke();
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Characters;
 using AgentTheater.Grains.Diagnostics;
 using Microsoft.Extensions.Logging;
 
@@ -61,6 +63,8 @@ internal sealed partial class ScenarioRunGrain(
             return;
         }
 
+        // A card that leaves no room for a line fails here, naming the character, before any scene starts.
+        await PromptBudget.CheckAsync(GrainFactory.GetGrain<IInferenceGrain>(0), scenario);
         var runId = this.GetPrimaryKeyString();
         var starts = new List<(string Key, SceneStart Start)>();
         foreach (var scene in scenario.Scenes)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using AgentTheater.Inference.Native;
 
 namespace AgentTheater.Inference.Engine;
@@ -153,6 +154,7 @@ public sealed partial class InferencePool
     private void Attach(PoolJob job, SequenceSlot slot)
     {
         var reuse = Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit);
+        reuse += ShiftDroppedChunk(slot, job, reuse);
         if (reuse < slot.Cached.Count && !_context.RemoveTokens(slot.Id, reuse))
         {
             _context.RemoveTokens(slot.Id);
@@ -181,6 +183,47 @@ public sealed partial class InferencePool
         }
 
         _running.Add(job);
+    }
+
+    /// <summary>
+    /// When the job's tokens after the cached common prefix (<paramref name="prefix"/> tokens) continue what the
+    /// sequence caches a chunk further on (a prompt that dropped its oldest lines), removes that chunk's cells and moves
+    /// the rest back so they follow the prefix. Returns how many more tokens the job reuses (0 when nothing matched well
+    /// enough, or the cache cannot or may not shift, in which case the tokens are prefilled again and counted).
+    /// </summary>
+    private int ShiftDroppedChunk(SequenceSlot slot, PoolJob job, int prefix)
+    {
+        var cached = slot.Cached;
+        if (prefix >= cached.Count || prefix >= job.ReusableLimit)
+        {
+            return 0;
+        }
+
+        var (dropped, kept) = DroppedChunk.Find(CollectionsMarshal.AsSpan(cached), job.Tokens, prefix);
+        kept = Math.Min(kept, job.ReusableLimit - prefix);
+        if (kept < DroppedChunk.MinimumKeptTokens)
+        {
+            return 0;
+        }
+
+        if (!_options.ContextShift || !_canShift)
+        {
+            Statistics.OnTrimReprefill(kept);
+            return 0;
+        }
+
+        var end = prefix + dropped + kept;
+        if ((end < cached.Count && !_context.RemoveTokens(slot.Id, end)) || !_context.RemoveTokens(slot.Id, prefix, prefix + dropped))
+        {
+            // The cache refused a partial removal: Attach clears what is left and prefills.
+            return 0;
+        }
+
+        _context.ShiftPositions(slot.Id, prefix + dropped, end, -dropped);
+        cached.RemoveRange(end, cached.Count - end);
+        cached.RemoveRange(prefix, dropped);
+        Statistics.OnShifted(dropped, kept);
+        return kept;
     }
 
     private bool TryFork(ForkJob fork)

@@ -28,6 +28,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Thread _scheduler;
     private readonly bool _ownsModel;
+    private readonly bool _canShift;
     private long _clock;
     private int _disposed;
 
@@ -60,6 +61,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             options.EffectiveThreads,
             options.UnifiedKv,
             options.FlashAttention));
+        _canShift = _context.CanShift;
         _batch = new NativeBatch(_context.BatchSize);
         _slots = [.. Enumerable.Range(0, _context.MaxSequences).Select(i => new SequenceSlot(i))];
         _admission = new SemaphoreSlim(options.MaxQueuedRequests, options.MaxQueuedRequests);
@@ -82,6 +84,15 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     /// limit that moved with that padding would surprise whoever set it).
     /// </summary>
     public int SequenceContextLength => Math.Min(_options.SequenceContextLength, _context.SequenceContextLength);
+
+    /// <summary>
+    /// Most prompt tokens a session should hold: the model's training context or the sequence length, whichever is
+    /// smaller (a model asked beyond its training context degrades even where the sequence has room).
+    /// </summary>
+    public int PromptLimit => Model.TrainedContextLength > 0 ? Math.Min(Model.TrainedContextLength, SequenceContextLength) : SequenceContextLength;
+
+    /// <summary>Whether dropped chunks of a session's prompt are shifted out of its cache (the option, and the model's memory allows it).</summary>
+    public bool ShiftsContext => _options.ContextShift && _canShift;
 
     /// <summary>Most tokens per decode step.</summary>
     public int BatchSize => _context.BatchSize;
@@ -275,6 +286,13 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
         cancellationToken.Register(() => fork.Result.TrySetCanceled(cancellationToken));
         Post(fork);
         return fork.Result.Task;
+    }
+
+    /// <summary>Tokens <paramref name="text"/> takes inside a prompt (special-token text stays text; no BOS).</summary>
+    public int CountTokens(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Length == 0 ? 0 : Model.Tokenize(text, addSpecial: false, parseSpecial: false).Length;
     }
 
     /// <summary>Drops a session's cached tokens and frees its sequence.</summary>

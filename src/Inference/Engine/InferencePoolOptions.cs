@@ -53,6 +53,15 @@ public sealed class InferencePoolOptions : IValidatableObject
     /// <summary>Share one KV buffer across sequences. Off by default: at 256 sequences unified KV decodes 4x slower.</summary>
     public bool UnifiedKv { get; set; }
 
+    /// <summary>
+    /// When a session's next prompt drops a chunk of what its sequence caches (a character's context budget dropping
+    /// its oldest lines), remove those cells and move the rest back (<c>llama_memory_seq_rm</c> and
+    /// <c>llama_memory_seq_add</c>) instead of prefilling the rest again. Only where the model's memory can shift. The
+    /// kept tokens' cache still reflects the dropped ones they attended to: docs/performance.md measures how far that
+    /// moves the next line's log-probabilities (<c>bench shift</c>).
+    /// </summary>
+    public bool ContextShift { get; set; } = true;
+
     /// <summary>Let llama.cpp use flash attention where the backend has it.</summary>
     public bool FlashAttention { get; set; } = true;
 

@@ -35,6 +35,10 @@ public sealed class InferencePoolStatistics
     private long _failed;
     private long _evicted;
     private long _forks;
+    private long _shifts;
+    private long _shiftedTokens;
+    private long _droppedTokens;
+    private long _trimReprefillTokens;
 
     /// <summary>Decode steps run.</summary>
     public long Steps => Interlocked.Read(ref _steps);
@@ -81,6 +85,21 @@ public sealed class InferencePoolStatistics
     /// <summary>Sequences created by forks.</summary>
     public long ForkedSequences => Interlocked.Read(ref _forks);
 
+    /// <summary>Context shifts: a chunk of cached tokens in the middle of a sequence removed and the rest moved back, instead of a re-prefill.</summary>
+    public long ContextShifts => Interlocked.Read(ref _shifts);
+
+    /// <summary>Cached tokens that context shifts moved back (and so kept without prefill).</summary>
+    public long ShiftedTokens => Interlocked.Read(ref _shiftedTokens);
+
+    /// <summary>Cached tokens that context shifts removed from the middle of sequences.</summary>
+    public long ContextDroppedTokens => Interlocked.Read(ref _droppedTokens);
+
+    /// <summary>
+    /// Tokens prefilled again because a prompt dropped a chunk of its middle and the cache could not (or was told not
+    /// to) shift: what context shifting would have saved.
+    /// </summary>
+    public long TrimReprefillTokens => Interlocked.Read(ref _trimReprefillTokens);
+
     /// <summary>Share of admitted prompt tokens that came from the cache.</summary>
     public double PrefixReuseRatio => PromptTokens == 0 ? 0 : (double)ReusedTokens / PromptTokens;
 
@@ -110,6 +129,15 @@ public sealed class InferencePoolStatistics
     internal void OnEvicted() => Interlocked.Increment(ref _evicted);
 
     internal void OnForked(int count) => Interlocked.Add(ref _forks, count);
+
+    internal void OnShifted(int dropped, int kept)
+    {
+        Interlocked.Increment(ref _shifts);
+        Interlocked.Add(ref _droppedTokens, dropped);
+        Interlocked.Add(ref _shiftedTokens, kept);
+    }
+
+    internal void OnTrimReprefill(int tokens) => Interlocked.Add(ref _trimReprefillTokens, tokens);
 
     internal void OnGenerated() => Interlocked.Increment(ref _generated);
 

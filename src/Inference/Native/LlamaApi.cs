@@ -147,6 +147,13 @@ internal static unsafe partial class LlamaApi
     internal static partial void llama_memory_seq_cp(IntPtr memory, int seqIdSrc, int seqIdDst, int p0, int p1);
 
     [LibraryImport(Llama)]
+    internal static partial void llama_memory_seq_add(IntPtr memory, int seqId, int p0, int p1, int delta);
+
+    [LibraryImport(Llama)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool llama_memory_can_shift(IntPtr memory);
+
+    [LibraryImport(Llama)]
     internal static partial int llama_memory_seq_pos_min(IntPtr memory, int seqId);
 
     [LibraryImport(Llama)]

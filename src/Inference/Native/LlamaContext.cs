@@ -129,6 +129,18 @@ internal sealed class LlamaContext : IDisposable
     /// <summary>Copies the whole of <paramref name="source"/> into <paramref name="destination"/>.</summary>
     public void CopySequence(int source, int destination) => LlamaApi.llama_memory_seq_cp(_memory, source, destination, -1, -1);
 
+    /// <summary>
+    /// Whether cached positions can be moved (<c>llama_memory_can_shift</c>): true for the usual RoPE attention caches,
+    /// false for models whose memory cannot shift (recurrent state, some position encodings).
+    /// </summary>
+    public bool CanShift => LlamaApi.llama_memory_can_shift(_memory);
+
+    /// <summary>
+    /// Adds <paramref name="delta"/> to the positions in [<paramref name="p0"/>, <paramref name="p1"/>) of
+    /// <paramref name="sequence"/> (<c>llama_memory_seq_add</c>; the keys are re-rotated on the next decode).
+    /// </summary>
+    public void ShiftPositions(int sequence, int p0, int p1, int delta) => LlamaApi.llama_memory_seq_add(_memory, sequence, p0, p1, delta);
+
     /// <summary>Highest position held for <paramref name="sequence"/>, -1 when empty.</summary>
     public int MaxPosition(int sequence) => LlamaApi.llama_memory_seq_pos_max(_memory, sequence);
 

@@ -1,0 +1,170 @@
+using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Contracts.Scenes;
+
+namespace AgentTheater.Grains.Characters;
+
+/// <summary>
+/// Keeps a dialogue prompt within what the model can read: the smaller of its training context and the pool's
+/// sequence length, less the tokens the line may generate and a safety margin. The pinned part (card, setting, the
+/// omitted-lines marker and the name cue) always stays; witnessed lines are dropped oldest first, in chunks
+/// (<see cref="ContextWindow"/>). Token counts come from the pool's tokenizer and are remembered per text, so each line
+/// is counted once per activation. One per grain activation; not thread-safe (a grain's turns do not overlap).
+/// </summary>
+public sealed class PromptBudget
+{
+    /// <summary>Tokens kept free besides the line itself: lines counted one by one can tokenize a little differently in context.</summary>
+    private const double MarginShare = 0.04;
+
+    private const int MarginTokens = 4;
+
+    private readonly Dictionary<string, int> _tokens = new(StringComparer.Ordinal);
+    private PromptLimits? _limits;
+
+    /// <summary>
+    /// The index of the first of <paramref name="lines"/> (each as it appears in the prompt) that a prompt whose pinned
+    /// part is <paramref name="pinned"/> can keep, leaving <paramref name="lineTokens"/> tokens to generate.
+    /// </summary>
+    /// <exception cref="PromptBudgetException">The pinned part alone does not fit.</exception>
+    public async Task<int> FirstKeptAsync(IInferenceGrain inference, string who, string pinned, IReadOnlyList<string> lines, int lineTokens)
+    {
+        ArgumentNullException.ThrowIfNull(inference);
+        ArgumentNullException.ThrowIfNull(lines);
+        _limits ??= await inference.GetPromptLimits();
+        var missing = lines.Prepend(pinned).Where(t => !_tokens.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+        {
+            var counts = await inference.CountTokens(missing);
+            for (var i = 0; i < missing.Count; i++)
+            {
+                _tokens[missing[i]] = counts[i];
+            }
+        }
+
+        var room = Room(_limits, _tokens[pinned], lineTokens);
+        if (room < 0)
+        {
+            throw new PromptBudgetException(who, _tokens[pinned], Usable(_limits, lineTokens));
+        }
+
+        return ContextWindow.FirstKept([.. lines.Select(l => _tokens[l])], room);
+    }
+
+    /// <summary>
+    /// The lines of <paramref name="witnessed"/> that <paramref name="casting"/>'s prompt keeps, and how many it leaves
+    /// out. <paramref name="build"/> renders the prompt (the persona's, or the one without a persona): the pinned part
+    /// is what it renders with no lines and the omitted-lines marker.
+    /// </summary>
+    public async Task<(IReadOnlyList<SceneLine> Kept, int Omitted)> FitAsync(
+        IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, Func<CharacterCasting, IEnumerable<SceneLine>, bool, string> build)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(witnessed);
+        ArgumentNullException.ThrowIfNull(build);
+        var first = await FirstKeptAsync(
+            inference,
+            $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}",
+            build(casting, [], true),
+            [.. witnessed.Select(DialoguePrompt.Line)],
+            casting.Sampling.MaxTokensPerLine);
+        return first == 0 ? (witnessed, 0) : ([.. witnessed.Skip(first)], first);
+    }
+
+    /// <summary>The prompt <paramref name="casting"/> speaks from after <paramref name="witnessed"/>, within the budget.</summary>
+    public async Task<(string Prompt, int Omitted)> PromptAsync(IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed)
+    {
+        var (kept, omitted) = await FitAsync(inference, casting, witnessed, DialoguePrompt.Build);
+        return (DialoguePrompt.Build(casting, kept, omitted > 0), omitted);
+    }
+
+    /// <summary>
+    /// Every character's pinned prompt part in every scene of <paramref name="scenario"/> (its card, the scene's
+    /// setting, the omitted-lines marker and its name cue): what must fit before any line does.
+    /// </summary>
+    public static IReadOnlyList<PinnedPrompt> PinnedPrompts(ScenarioDefinition scenario)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        var pinned = new List<PinnedPrompt>();
+        foreach (var scene in scenario.Scenes)
+        {
+            var names = scene.Present.Select(id => scenario.Character(id).Name).ToList();
+            foreach (var id in scene.Present)
+            {
+                var card = scenario.Character(id);
+                var casting = new CharacterCasting(scene.Id, card, scene.Setting, names, scenario.Sampling);
+                pinned.Add(new PinnedPrompt(scene.Id, card, DialoguePrompt.Build(casting, [], omittedEarlier: true)));
+            }
+        }
+
+        return pinned;
+    }
+
+    /// <summary>
+    /// The first character whose pinned prompt part (counted as <paramref name="pinnedTokens"/>, in the order of
+    /// <see cref="PinnedPrompts"/>) leaves no room for a line under <paramref name="limits"/>; null when all fit.
+    /// </summary>
+    public static string? FindOversized(ScenarioDefinition scenario, IReadOnlyList<PinnedPrompt> pinned, IReadOnlyList<int> pinnedTokens, PromptLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(pinned);
+        ArgumentNullException.ThrowIfNull(pinnedTokens);
+        var usable = Usable(limits, scenario.Sampling.MaxTokensPerLine);
+        for (var i = 0; i < pinned.Count; i++)
+        {
+            if (pinnedTokens[i] > usable)
+            {
+                var (scene, card, _) = pinned[i];
+                return $"scenario '{scenario.Name}', scene '{scene}': character '{card.Id}' ({card.Name}): the card with the setting takes {pinnedTokens[i]} tokens, "
+                    + $"but a prompt may hold only {usable} (the model's context of {limits.Tokens} less max_tokens_per_line {scenario.Sampling.MaxTokensPerLine} and a margin); "
+                    + "shorten the card or the setting, or lower max_tokens_per_line";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first character of <paramref name="scenario"/> whose card and setting alone do not fit the pool's prompts.</summary>
+    public static async Task CheckAsync(IInferenceGrain inference, ScenarioDefinition scenario)
+    {
+        ArgumentNullException.ThrowIfNull(inference);
+        var pinned = PinnedPrompts(scenario);
+        var limits = await inference.GetPromptLimits();
+        var counts = await inference.CountTokens([.. pinned.Select(p => p.Text)]);
+        if (FindOversized(scenario, pinned, counts, limits) is { } error)
+        {
+            throw new ArgumentException(error, nameof(scenario));
+        }
+    }
+
+    /// <summary>Tokens the pinned part and the kept lines may take together.</summary>
+    public static int Usable(PromptLimits limits, int lineTokens)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        var total = limits.Tokens - lineTokens;
+        return total - MarginTokens - (int)(total * MarginShare);
+    }
+
+    /// <summary>Tokens left for witnessed lines after a pinned part of <paramref name="pinnedTokens"/> (negative when it does not fit).</summary>
+    public static int Room(PromptLimits limits, int pinnedTokens, int lineTokens) => Usable(limits, lineTokens) - pinnedTokens;
+}
+
+/// <summary>A character's card, with the setting, leaves no room in the prompt for a line.</summary>
+public sealed class PromptBudgetException(string who, int pinnedTokens, int usableTokens)
+    : InvalidOperationException($"{who}: the card with the setting takes {pinnedTokens} tokens, but a prompt may hold only {usableTokens} (the model's context, less the line's max_tokens_per_line and a margin); shorten the card or the setting, or lower max_tokens_per_line")
+{
+    /// <summary>Who does not fit.</summary>
+    public string Who { get; } = who;
+
+    /// <summary>Tokens the card, the setting and the name cue take.</summary>
+    public int PinnedTokens { get; } = pinnedTokens;
+
+    /// <summary>Tokens a prompt may hold.</summary>
+    public int UsableTokens { get; } = usableTokens;
+}
+
+/// <summary>A character's pinned prompt part in one scene.</summary>
+/// <param name="SceneId">The scene.</param>
+/// <param name="Card">The character.</param>
+/// <param name="Text">Its card, the setting, the omitted-lines marker and its name cue, as the prompt renders them.</param>
+public sealed record PinnedPrompt(string SceneId, PersonaCard Card, string Text);
