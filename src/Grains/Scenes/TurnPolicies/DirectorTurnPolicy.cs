@@ -11,7 +11,7 @@ namespace AgentTheater.Grains.Scenes.TurnPolicies;
 /// the scene's max silence speaks without scoring. Otherwise each candidate's name cue is scored after the setting and
 /// the most recent public lines (whispers left out) in the pool session <c>{scene}/director</c>, the
 /// <see cref="TurnTaking.Prior"/> is added (recent speakers penalised, the addressed boosted) and the highest speaks.
-/// The last speaker is no candidate, unless a narrator or user line since names it. A cast of one speaks in turn.
+/// The last speaker is no candidate, unless the last line is a narrator or user line naming it. A cast of one speaks in turn.
 /// </summary>
 internal sealed class DirectorTurnPolicy : ITurnPolicy
 {
