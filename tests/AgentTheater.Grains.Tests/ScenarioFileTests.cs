@@ -357,6 +357,67 @@ public sealed class ScenarioFileTests : IDisposable
     }
 
     [Fact]
+    public void Parse_TurnTakingFields_ReadsEachOne_AndDescribeNamesThem()
+    {
+        var scenario = ScenarioFile.Parse("""
+            characters:
+              - {id: a, name: Ann, role: first}
+              - {id: b, name: Ben, role: second}
+            scenes:
+              - {id: tuned, setting: One., present: [a, b], policy: director, max_silence: 1, recency_penalty: 0, addressed_boost: 2.5}
+              - {id: plain, setting: Two., present: [a, b], policy: director}
+              - {id: named, setting: Three., present: [a, b], policy: addressed, max_silence: 7}
+            """, "turns.yaml");
+
+        var (tuned, plain, named) = (scenario.Scenes[0], scenario.Scenes[1], scenario.Scenes[2]);
+        Assert.Equal((1, 0f, 2.5f), (tuned.MaxSilence, tuned.RecencyPenalty, tuned.AddressedBoost));
+        Assert.Equal((null, null, null), (plain.MaxSilence, plain.RecencyPenalty, plain.AddressedBoost));
+        Assert.Equal(7, named.MaxSilence);
+        var summary = ScenarioFile.Describe(scenario);
+        Assert.Contains("tuned: a, b; director (max silence 1, recency penalty 0 nats, addressed boost 2.5 nats), up to 12 turns;", summary, StringComparison.Ordinal);
+        Assert.Contains("plain: a, b; director (max silence 6, recency penalty 3 nats, addressed boost 2 nats), up to 12 turns;", summary, StringComparison.Ordinal);
+        Assert.Contains("named: a, b; addressed (max silence 7), up to 12 turns)", summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_TurnTakingErrors_AreReportedWithFileLineColumnAndField()
+    {
+        var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse("""
+            characters:
+              - {id: a, name: Ann, role: first}
+              - {id: b, name: Ben, role: second}
+            scenes:
+              - setting: One.
+                present: [a, b]
+                policy: director
+                max_silence: 0
+                recency_penalty: -1
+                addressed_boost: lots
+              - setting: Two.
+                present: [a, b]
+                max_silence: 4
+              - setting: Three.
+                present: [a, b]
+                policy: addressed
+                addressed_boost: 1
+                max_silense: 4
+            """, "turns.yaml"));
+
+        Assert.All(error.Errors, e => Assert.Equal("turns.yaml", e.File));
+        Assert.Equal(
+            [
+                (8, 18, "scenes[0].max_silence", "must be at least 1, got 0"),
+                (9, 22, "scenes[0].recency_penalty", "must be at least 0 (nats), got -1"),
+                (10, 22, "scenes[0].addressed_boost", "expected a number, got 'lots'"),
+                (13, 18, "scenes[1].max_silence", "is not used by policy 'round-robin' (only by addressed and director)"),
+                (17, 22, "scenes[2].addressed_boost", "is not used by policy 'addressed' (only by director)"),
+                (18, 5, "scenes[2].max_silense", "unknown field 'max_silense' (did you mean 'max_silence'?)"),
+            ],
+            error.Errors.Select(e => (e.Line, e.Column, e.Field, e.Message)));
+        Assert.Contains("turns.yaml:8:18: scenes[0].max_silence: must be at least 1, got 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Describe_Tavern_SummarisesCharactersScenesTurnsAndReplicas()
     {
         var tavern = ScenarioFile.Load(Path.Combine(ScenarioFolder, "tavern.yaml"));
@@ -364,7 +425,7 @@ public sealed class ScenarioFileTests : IDisposable
         var summary = ScenarioFile.Describe(tavern with { Replicas = 100 });
 
         Assert.StartsWith("Scenario 'tavern': 4 characters (Marta (innkeeper), Wren (smuggler), Pike (guard), Ambrose (traveller)); ", summary, StringComparison.Ordinal);
-        Assert.Contains("1 scene (common-room: innkeeper, smuggler, guard, traveller; addressed, up to 12 turns, 1 intervention)", summary, StringComparison.Ordinal);
+        Assert.Contains("1 scene (common-room: innkeeper, smuggler, guard, traveller; addressed (max silence 12), up to 12 turns, 1 intervention)", summary, StringComparison.Ordinal);
         Assert.Contains("up to 12 turns a replica, 100 replicas, so up to 1200 character lines in all.", summary, StringComparison.Ordinal);
         Assert.Contains("temperature 0.8", summary, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', summary);

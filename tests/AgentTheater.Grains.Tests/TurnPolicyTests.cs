@@ -1,3 +1,4 @@
+using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Scenes.TurnPolicies;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentTheater.Grains.Tests;
 
-/// <summary>The turn policies that need no model, on hand-made transcripts.</summary>
+/// <summary>The turn policies on hand-made transcripts; the director's scoring is a fake pool that answers fixed log-probabilities.</summary>
 public sealed class TurnPolicyTests
 {
     private static readonly PersonaCard Marta = new("innkeeper", "Marta", "the innkeeper", [], [], "warm");
@@ -81,6 +82,96 @@ public sealed class TurnPolicyTests
         Assert.Equal("innkeeper", chosen.Id);
     }
 
+    [Theory]
+    [InlineData("Tell me about the road, stranger.", "clerk")]
+    [InlineData("Bo, sing!", "bard")]
+    [InlineData("Will you sing, bo?", "bard")]
+    [InlineData("A boat, a bottle and Bo's harp.", "bard")]
+    public async Task Addressed_NameMatch_IsAWholeWordInAnyCase(string text, string expected)
+    {
+        var shortBo = Bo with { Name = "Bo" };
+        var context = Context(1, Line(LineKind.Character, Marta, text));
+        context = context with { Start = context.Start with { Cast = [Marta, Quill, shortBo] } };
+
+        var chosen = await Addressed(context);
+
+        Assert.Equal(expected, chosen.Id);
+    }
+
+    [Fact]
+    public async Task Addressed_ACharacterNobodyNames_SpeaksAtItsMaxSilence()
+    {
+        var pingPong = Turns(
+            Line(LineKind.Character, Marta, "Quillon?"),
+            Line(LineKind.Character, Quill, "Marta!"),
+            Line(LineKind.Character, Marta, "Quillon?"));
+
+        Assert.Equal("innkeeper", (await Addressed(WithMaxSilence(Context(2, [.. pingPong.Take(2)]), 3))).Id);
+        Assert.Equal("bard", (await Addressed(WithMaxSilence(Context(3, pingPong), 3))).Id);
+    }
+
+    [Theory]
+    [InlineData("Rain again.", "bard")]
+    [InlineData("Marta, the ledger.", "innkeeper")]
+    public async Task Director_NameCuePlusPrior_RecentSpeakerPenalised_AddressedBoosted(string text, string expected)
+    {
+        // Marta's cue is likelier, but she spoke a turn ago (-1.5 nats of 3 with three characters); named, she gains 2.
+        var pool = new FakePool(("Marta", -1.0), ("Bartholomew", -1.2));
+        var context = DirectorContext(2, pool, Line(LineKind.Character, Marta, "Evening."), Line(LineKind.Character, Quill, text));
+
+        var chosen = await Director(context);
+
+        Assert.Equal(expected, chosen.Id);
+        Assert.Equal(["Marta:", "Bartholomew:"], pool.Continuations);
+    }
+
+    [Fact]
+    public async Task Director_UserNamesTheLastSpeaker_ItIsACandidateAgain()
+    {
+        var pool = new FakePool(("Marta", -1.0), ("Quillon", -0.5), ("Bartholomew", -3.0));
+        var context = DirectorContext(
+            2,
+            pool,
+            Line(LineKind.Character, Marta, "Evening."),
+            Line(LineKind.Character, Quill, "The ledger, please."),
+            Line(LineKind.Intervention, null, "Quillon, your verdict?") with { Turn = 2 });
+
+        var chosen = await Director(context);
+
+        Assert.Equal("clerk", chosen.Id);
+        Assert.Equal(["Marta:", "Quillon:", "Bartholomew:"], pool.Continuations);
+    }
+
+    [Fact]
+    public async Task Director_ACharacterAtItsMaxSilence_SpeaksWithoutScoring()
+    {
+        var pool = new FakePool();
+        var context = WithMaxSilence(DirectorContext(2, pool, Line(LineKind.Character, Marta, "Evening."), Line(LineKind.Character, Quill, "Marta?")), 2);
+
+        var chosen = await Director(context);
+
+        Assert.Equal("bard", chosen.Id);
+        Assert.Empty(pool.Continuations);
+    }
+
+    [Fact]
+    public async Task Director_Prompt_HoldsTheSettingAndARecentWindowOfPublicLines()
+    {
+        var pool = new FakePool(("Marta", -1.0), ("Quillon", -1.0), ("Bartholomew", -1.0));
+        var lines = Enumerable.Range(0, 30).Select(i => Line(LineKind.Character, Cast[i % 3], $"Line {i}.")).ToList();
+        lines.Insert(20, Line(LineKind.Intervention, null, "Psst, a whisper.") with { To = "bard" });
+        var context = DirectorContext(30, pool, [.. lines]);
+
+        await Director(context);
+
+        // 30 public lines: the oldest 16 are dropped (two steps of 8), the last 14 kept.
+        var prompt = Assert.Single(pool.Prompts.Distinct());
+        Assert.StartsWith("[Scene] A rainy night.\n\n", prompt.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.DoesNotContain("Line 15.", prompt, StringComparison.Ordinal);
+        Assert.All(Enumerable.Range(16, 14), i => Assert.Contains($"Line {i}.", prompt, StringComparison.Ordinal));
+        Assert.DoesNotContain("whisper", prompt, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AddTurnPolicies_EveryTurnPolicy_HasItsPolicy()
     {
@@ -92,6 +183,24 @@ public sealed class TurnPolicyTests
 
     private static Task<PersonaCard> Addressed(TurnContext context) => new AddressedTurnPolicy().ChooseSpeakerAsync(context, Cancel);
 
+    private static Task<PersonaCard> Director(TurnContext context) => new DirectorTurnPolicy().ChooseSpeakerAsync(context, Cancel);
+
+    private static TurnContext WithMaxSilence(TurnContext context, int maxSilence) =>
+        context with { Start = context.Start with { Scene = context.Start.Scene with { MaxSilence = maxSilence } } };
+
+    private static TurnContext DirectorContext(int turn, FakePool pool, params SceneLine[] lines)
+    {
+        var context = Context(turn, Turns(lines)) with { Score = pool.Score };
+        return context with { Start = context.Start with { Scene = context.Start.Scene with { Policy = TurnPolicy.Director } } };
+    }
+
+    /// <summary>The lines with each character line's turn counted as the scene counts it (an intervention keeps its own).</summary>
+    private static SceneLine[] Turns(params SceneLine[] lines)
+    {
+        var turn = 0;
+        return [.. lines.Select(l => l.Kind == LineKind.Character ? l with { Turn = turn++ } : l)];
+    }
+
     private static TurnContext Context(int turn, params SceneLine[] lines) => new(
         "run/common-room/0",
         new SceneStart("run", 0, new SceneDefinition("common-room", "A rainy night.", ["innkeeper", "clerk", "bard"], TurnPolicy.Addressed, 10, [], [], []), Cast, new SamplingSettings()),
@@ -101,4 +210,20 @@ public sealed class TurnPolicyTests
 
     private static SceneLine Line(LineKind kind, PersonaCard? speaker, string text) =>
         new(0, 0, kind, speaker?.Id, speaker?.Name ?? (kind == LineKind.Narrator ? "Narrator" : "User"), text);
+
+    /// <summary>The inference pool at its boundary: a fixed log-probability per name cue, and every call recorded.</summary>
+    private sealed class FakePool(params (string Name, double LogProbability)[] cues)
+    {
+        public List<string> Continuations { get; } = [];
+
+        public List<string> Prompts { get; } = [];
+
+        public Task<IReadOnlyList<ScoreReply>> Score(string session, IReadOnlyList<ScoreCall> calls)
+        {
+            Assert.EndsWith("/director", session, StringComparison.Ordinal);
+            Continuations.AddRange(calls.Select(c => c.Continuation));
+            Prompts.AddRange(calls.Select(c => c.Prompt));
+            return Task.FromResult<IReadOnlyList<ScoreReply>>([.. calls.Select(c => new ScoreReply(cues.Single(q => q.Name + ":" == c.Continuation).LogProbability, 1, 0))]);
+        }
+    }
 }

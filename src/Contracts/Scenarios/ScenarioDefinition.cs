@@ -58,10 +58,13 @@ public enum TurnPolicy
     /// <summary>Present characters in order.</summary>
     RoundRobin,
 
-    /// <summary>A character named in the last line speaks next; otherwise round-robin.</summary>
+    /// <summary>A character named in the last line speaks next; otherwise round-robin; nobody silent past the scene's max silence.</summary>
     Addressed,
 
-    /// <summary>The simulator chooses: every candidate's name cue is scored after the transcript, the likeliest speaks.</summary>
+    /// <summary>
+    /// The simulator chooses: every candidate's name cue is scored after the recent transcript, weighed with a turn-taking
+    /// prior (recent speakers penalised, the addressed boosted), the likeliest speaks; nobody silent past the scene's max silence.
+    /// </summary>
     Director,
 }
 
@@ -74,6 +77,12 @@ public enum TurnPolicy
 /// <param name="StopPhrases">A line containing one of these ends the scene.</param>
 /// <param name="Narration">Narrator lines told before the first turn, to everyone.</param>
 /// <param name="Interventions">Lines injected at given turns (how takeover attempts enter).</param>
+/// <param name="MaxSilence">
+/// Addressed and director policies: the most character turns a present character goes without speaking; one about to
+/// go longer gets the turn. Null: three times the number of characters present.
+/// </param>
+/// <param name="RecencyPenalty">Director: nats taken off the score of the character who spoke last, decaying to none over the cast size. Null: the default.</param>
+/// <param name="AddressedBoost">Director: nats added to the score of a character named in the last line. Null: the default.</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneDefinition")]
 public sealed record SceneDefinition(
     [property: Id(0)] string Id,
@@ -83,7 +92,10 @@ public sealed record SceneDefinition(
     [property: Id(4)] int MaxTurns,
     [property: Id(5)] IReadOnlyList<string> StopPhrases,
     [property: Id(6)] IReadOnlyList<string> Narration,
-    [property: Id(7)] IReadOnlyList<InterventionDefinition> Interventions);
+    [property: Id(7)] IReadOnlyList<InterventionDefinition> Interventions,
+    [property: Id(8)] int? MaxSilence = null,
+    [property: Id(9)] float? RecencyPenalty = null,
+    [property: Id(10)] float? AddressedBoost = null);
 
 /// <summary>A line injected before a character turn.</summary>
 /// <param name="Turn">Injected before this character turn (0 = before the first).</param>

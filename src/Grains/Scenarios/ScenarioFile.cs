@@ -1,5 +1,6 @@
 using System.Globalization;
 using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Grains.Scenes.TurnPolicies;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -21,7 +22,7 @@ public static class ScenarioFile
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
     private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as"];
     private static readonly string[] PlayAsFields = ["role", "from_turn"];
-    private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "stop_phrases", "narration", "interventions"];
+    private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "max_silence", "recency_penalty", "addressed_boost", "stop_phrases", "narration", "interventions"];
     private static readonly string[] InterventionFields = ["turn", "speaker", "text", "to"];
 
     private static readonly (string Name, TurnPolicy Policy)[] Policies =
@@ -98,8 +99,16 @@ public static class ScenarioFile
     private static string DescribeScene(SceneDefinition scene)
     {
         var policy = Policies.First(p => p.Policy == scene.Policy).Name;
+        var floor = TurnTaking.For(scene);
+        var turnTaking = scene.Policy switch
+        {
+            TurnPolicy.Director => FormattableString.Invariant(
+                $" (max silence {floor.MaxSilence}, recency penalty {floor.RecencyPenalty} nats, addressed boost {floor.AddressedBoost} nats)"),
+            TurnPolicy.Addressed => FormattableString.Invariant($" (max silence {floor.MaxSilence})"),
+            _ => "",
+        };
         var interventions = scene.Interventions.Count == 0 ? "" : $", {Count(scene.Interventions.Count, "intervention")}";
-        return $"{scene.Id}: {string.Join(", ", scene.Present)}; {policy}, up to {Count(scene.MaxTurns, "turn")}{interventions}";
+        return $"{scene.Id}: {string.Join(", ", scene.Present)}; {policy}{turnTaking}, up to {Count(scene.MaxTurns, "turn")}{interventions}";
     }
 
     private static string Count(long count, string noun) =>
@@ -269,19 +278,57 @@ public static class ScenarioFile
             var maxTurns = reader.Integer(map, "max_turns", 1, 10_000);
             var maxTurnsKnown = maxTurns is not null || map.Value("max_turns") is null;
             var turns = maxTurns ?? DefaultMaxTurns;
+            var (maxSilence, recencyPenalty, addressedBoost) = ReadTurnTaking(map, policy, reader);
 
             scenes.Add(new SceneDefinition(
                 id,
                 setting,
                 present,
-                policy,
+                policy ?? TurnPolicy.RoundRobin,
                 turns,
                 [.. reader.StringItems(map, "stop_phrases").Select(p => p.Value)],
                 [.. reader.StringItems(map, "narration").Select(n => n.Value)],
-                ReadInterventions(map, id, present, maxTurnsKnown ? turns : null, reader)));
+                ReadInterventions(map, id, present, maxTurnsKnown ? turns : null, reader),
+                maxSilence,
+                recencyPenalty,
+                addressedBoost));
         }
 
         return scenes;
+    }
+
+    /// <summary>
+    /// A scene's turn-taking settings (null where not given: the defaults). A setting its policy ignores is an error, so
+    /// that nobody tunes a number that changes nothing (round-robin never leaves anyone silent longer than the cast size).
+    /// </summary>
+    private static (int? MaxSilence, float? RecencyPenalty, float? AddressedBoost) ReadTurnTaking(YamlFields scene, TurnPolicy? policy, YamlFieldReader reader)
+    {
+        var maxSilence = reader.Integer(scene, "max_silence", min: 1);
+        var recencyPenalty = reader.Number(scene, "recency_penalty", w => w >= 0, "at least 0 (nats)");
+        var addressedBoost = reader.Number(scene, "addressed_boost", w => w >= 0, "at least 0 (nats)");
+
+        // An unknown policy is already reported; judging its fields against a stand-in would only add noise.
+        if (policy == TurnPolicy.RoundRobin)
+        {
+            OnlyFor(scene, "max_silence", TurnPolicy.RoundRobin, "addressed and director", reader);
+        }
+
+        if (policy is { } known && known != TurnPolicy.Director)
+        {
+            OnlyFor(scene, "recency_penalty", known, "director", reader);
+            OnlyFor(scene, "addressed_boost", known, "director", reader);
+        }
+
+        return (maxSilence, recencyPenalty, addressedBoost);
+    }
+
+    private static void OnlyFor(YamlFields scene, string key, TurnPolicy policy, string usedBy, YamlFieldReader reader)
+    {
+        if (scene.Value(key) is { } node)
+        {
+            var name = Policies.First(p => p.Policy == policy).Name;
+            reader.Error(node, scene.Path(key), $"is not used by policy '{name}' (only by {usedBy})");
+        }
     }
 
     private static List<string> ReadPresent(YamlFields scene, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
@@ -306,7 +353,8 @@ public static class ScenarioFile
         return present;
     }
 
-    private static TurnPolicy ReadPolicy(YamlFields scene, YamlFieldReader reader)
+    /// <summary>The scene's policy (round-robin when not given); null, and an error, for an unknown one.</summary>
+    private static TurnPolicy? ReadPolicy(YamlFields scene, YamlFieldReader reader)
     {
         if (reader.OptionalString(scene, "policy") is not { } text)
         {
@@ -325,7 +373,7 @@ public static class ScenarioFile
         var closest = FieldSuggestion.Closest(text, names);
         var hint = closest is null ? "" : $"did you mean '{closest}'? ";
         reader.Error(scene.Value("policy") ?? scene.Node, scene.Path("policy"), $"unknown policy '{text}' ({hint}policies: {string.Join(", ", names)})");
-        return TurnPolicy.RoundRobin;
+        return null;
     }
 
     private static List<InterventionDefinition> ReadInterventions(

@@ -4,9 +4,11 @@ using AgentTheater.Contracts.Scenes;
 namespace AgentTheater.Grains.Scenes.TurnPolicies;
 
 /// <summary>
-/// <see cref="TurnPolicy.Addressed"/>: the character named first in the last line speaks next. A narrator or user line
-/// naming a character gives it the turn even if it spoke last; a character naming itself does not. With nobody named,
-/// the character after the last speaker in the scene's order; before any line, round-robin.
+/// <see cref="TurnPolicy.Addressed"/>: the character named first in the last line (whole word, any case:
+/// <see cref="NameMention"/>) speaks next. A narrator or user line naming a character gives it the turn even if it spoke
+/// last; a character naming itself does not. With nobody named, the character after the last speaker in the scene's
+/// order; before any line, round-robin. A character nobody names would never speak: one about to be silent past the
+/// scene's max silence gets the turn first (<see cref="TurnTaking.Overdue"/>).
 /// </summary>
 internal sealed class AddressedTurnPolicy : ITurnPolicy
 {
@@ -21,10 +23,15 @@ internal sealed class AddressedTurnPolicy : ITurnPolicy
         }
 
         var cast = context.Cast;
+        if (context.Overdue is { } overdue)
+        {
+            return Task.FromResult(cast[overdue]);
+        }
+
         var last = context.LastSpeaker;
         var addressing = context.Lines[^1];
         var named = cast
-            .Select((c, i) => (Card: c, Index: i, At: addressing.Text.IndexOf(c.Name, StringComparison.OrdinalIgnoreCase)))
+            .Select((c, i) => (Card: c, Index: i, At: NameMention.IndexIn(addressing.Text, c.Name)))
             .Where(c => c.At >= 0 && (c.Index != last || addressing.Kind != LineKind.Character))
             .OrderBy(c => c.At)
             .FirstOrDefault();

@@ -21,6 +21,31 @@ internal sealed record TurnContext(string SceneKey, SceneStart Start, IReadOnlyL
     /// <summary>The character whose turn it is in cast order (round-robin).</summary>
     public PersonaCard InCastOrder => Cast[Turn % Cast.Count];
 
+    /// <summary>The scene's turn-taking settings, defaults filled in.</summary>
+    public TurnTaking Floor => TurnTaking.For(Start.Scene);
+
+    /// <summary>
+    /// Cast index of the character who must speak now so that nobody stays silent past the scene's max silence; null
+    /// when the policy may choose (<see cref="TurnTaking.Overdue"/>).
+    /// </summary>
+    public int? Overdue => Floor.Overdue(TurnTaking.LastTurns(Cast, Lines), Turn);
+
+    /// <summary>
+    /// Whether the last line names the character at <paramref name="castIndex"/> (whole word, any case), said by
+    /// someone else: a character naming itself does not address itself.
+    /// </summary>
+    public bool IsAddressed(int castIndex)
+    {
+        if (Lines.Count == 0)
+        {
+            return false;
+        }
+
+        var last = Lines[^1];
+        var card = Cast[castIndex];
+        return !(last.Kind == LineKind.Character && last.SpeakerId == card.Id) && NameMention.Names(last.Text, card.Name);
+    }
+
     /// <summary>Cast index of the character who spoke the last character line; -1 before any.</summary>
     public int LastSpeaker
     {
