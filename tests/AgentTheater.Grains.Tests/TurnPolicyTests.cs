@@ -113,59 +113,61 @@ public sealed class TurnPolicyTests
     [Theory]
     [InlineData("Rain again.", "bard")]
     [InlineData("Marta, the ledger.", "innkeeper")]
-    public async Task Director_NameCuePlusPrior_RecentSpeakerPenalised_AddressedBoosted(string text, string expected)
+    public void Director_NameCuePlusPrior_RecentSpeakerPenalised_AddressedBoosted(string text, string expected)
     {
         // Marta's cue is likelier, but she spoke a turn ago (-1.5 nats of 3 with three characters); named, she gains 2.
-        var pool = new FakePool(("Marta", -1.0), ("Bartholomew", -1.2));
-        var context = DirectorContext(2, pool, Line(LineKind.Character, Marta, "Evening."), Line(LineKind.Character, Quill, text));
+        var context = DirectorContext(2, Line(LineKind.Character, Marta, "Evening."), Line(LineKind.Character, Quill, text));
 
-        var chosen = await Director(context);
+        var candidates = DirectorTurnPolicy.Candidates(context);
 
-        Assert.Equal(expected, chosen.Id);
-        Assert.Equal(["Marta:", "Bartholomew:"], pool.Continuations);
+        Assert.Equal([0, 2], candidates);
+        Assert.Equal(expected, Cast[DirectorTurnPolicy.Choose(context, candidates, [Cue(-1.0), Cue(-1.2)])].Id);
     }
 
     [Fact]
-    public async Task Director_UserNamesTheLastSpeaker_ItIsACandidateAgain()
+    public void Director_ScoresPerToken_ALongNameIsNotPenalisedForItsLength()
     {
-        var pool = new FakePool(("Marta", -1.0), ("Quillon", -0.5), ("Bartholomew", -3.0));
+        var context = DirectorContext(2, Line(LineKind.Character, Marta, "Evening."), Line(LineKind.Character, Quill, "Rain."));
+
+        // Marta's one-token cue at -2 nats against Bartholomew's four tokens at -1 nat each: per token, he is likelier.
+        Assert.Equal("bard", Cast[DirectorTurnPolicy.Choose(context, [0, 2], [Cue(-2.0), Cue(-4.0, tokens: 4)])].Id);
+    }
+
+    [Fact]
+    public void Director_UserNamesTheLastSpeaker_ItIsACandidateAgain()
+    {
         var context = DirectorContext(
             2,
-            pool,
             Line(LineKind.Character, Marta, "Evening."),
             Line(LineKind.Character, Quill, "The ledger, please."),
             Line(LineKind.Intervention, null, "Quillon, your verdict?") with { Turn = 2 });
 
-        var chosen = await Director(context);
+        var candidates = DirectorTurnPolicy.Candidates(context);
 
-        Assert.Equal("clerk", chosen.Id);
-        Assert.Equal(["Marta:", "Quillon:", "Bartholomew:"], pool.Continuations);
+        Assert.Equal([0, 1, 2], candidates);
+        Assert.Equal("clerk", Cast[DirectorTurnPolicy.Choose(context, candidates, [Cue(-1.0), Cue(-0.5), Cue(-3.0)])].Id);
     }
 
     [Fact]
     public async Task Director_ACharacterAtItsMaxSilence_SpeaksWithoutScoring()
     {
-        var pool = new FakePool();
-        var context = WithMaxSilence(DirectorContext(2, pool, Line(LineKind.Character, Marta, "Evening."), Line(LineKind.Character, Quill, "Marta?")), 2);
+        // The context's scoring throws: the overdue character is chosen before the model is asked.
+        var context = WithMaxSilence(DirectorContext(2, Line(LineKind.Character, Marta, "Evening."), Line(LineKind.Character, Quill, "Marta?")), 2);
 
-        var chosen = await Director(context);
+        var chosen = await new DirectorTurnPolicy().ChooseSpeakerAsync(context, Cancel);
 
         Assert.Equal("bard", chosen.Id);
-        Assert.Empty(pool.Continuations);
     }
 
     [Fact]
-    public async Task Director_Prompt_HoldsTheSettingAndARecentWindowOfPublicLines()
+    public void Director_Prompt_HoldsTheSettingAndARecentWindowOfPublicLines()
     {
-        var pool = new FakePool(("Marta", -1.0), ("Quillon", -1.0), ("Bartholomew", -1.0));
         var lines = Enumerable.Range(0, 30).Select(i => Line(LineKind.Character, Cast[i % 3], $"Line {i}.")).ToList();
         lines.Insert(20, Line(LineKind.Intervention, null, "Psst, a whisper.") with { To = "bard" });
-        var context = DirectorContext(30, pool, [.. lines]);
 
-        await Director(context);
+        var prompt = DirectorTurnPolicy.Prompt(DirectorContext(30, [.. lines]));
 
         // 30 public lines: the oldest 16 are dropped (two steps of 8), the last 14 kept.
-        var prompt = Assert.Single(pool.Prompts.Distinct());
         Assert.StartsWith("[Scene] A rainy night.\n\n", prompt.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.DoesNotContain("Line 15.", prompt, StringComparison.Ordinal);
         Assert.All(Enumerable.Range(16, 14), i => Assert.Contains($"Line {i}.", prompt, StringComparison.Ordinal));
@@ -183,14 +185,14 @@ public sealed class TurnPolicyTests
 
     private static Task<PersonaCard> Addressed(TurnContext context) => new AddressedTurnPolicy().ChooseSpeakerAsync(context, Cancel);
 
-    private static Task<PersonaCard> Director(TurnContext context) => new DirectorTurnPolicy().ChooseSpeakerAsync(context, Cancel);
-
     private static TurnContext WithMaxSilence(TurnContext context, int maxSilence) =>
         context with { Start = context.Start with { Scene = context.Start.Scene with { MaxSilence = maxSilence } } };
 
-    private static TurnContext DirectorContext(int turn, FakePool pool, params SceneLine[] lines)
+    private static ScoreReply Cue(double logProbability, int tokens = 1) => new(logProbability, tokens, 0);
+
+    private static TurnContext DirectorContext(int turn, params SceneLine[] lines)
     {
-        var context = Context(turn, Turns(lines)) with { Score = pool.Score };
+        var context = Context(turn, Turns(lines));
         return context with { Start = context.Start with { Scene = context.Start.Scene with { Policy = TurnPolicy.Director } } };
     }
 
@@ -210,20 +212,4 @@ public sealed class TurnPolicyTests
 
     private static SceneLine Line(LineKind kind, PersonaCard? speaker, string text) =>
         new(0, 0, kind, speaker?.Id, speaker?.Name ?? (kind == LineKind.Narrator ? "Narrator" : "User"), text);
-
-    /// <summary>The inference pool at its boundary: a fixed log-probability per name cue, and every call recorded.</summary>
-    private sealed class FakePool(params (string Name, double LogProbability)[] cues)
-    {
-        public List<string> Continuations { get; } = [];
-
-        public List<string> Prompts { get; } = [];
-
-        public Task<IReadOnlyList<ScoreReply>> Score(string session, IReadOnlyList<ScoreCall> calls)
-        {
-            Assert.EndsWith("/director", session, StringComparison.Ordinal);
-            Continuations.AddRange(calls.Select(c => c.Continuation));
-            Prompts.AddRange(calls.Select(c => c.Prompt));
-            return Task.FromResult<IReadOnlyList<ScoreReply>>([.. calls.Select(c => new ScoreReply(cues.Single(q => q.Name + ":" == c.Continuation).LogProbability, 1, 0))]);
-        }
-    }
 }

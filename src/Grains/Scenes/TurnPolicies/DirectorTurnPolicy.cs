@@ -9,8 +9,8 @@ namespace AgentTheater.Grains.Scenes.TurnPolicies;
 /// <summary>
 /// <see cref="TurnPolicy.Director"/>: the simulator chooses, weighed by turn-taking. A character about to be silent past
 /// the scene's max silence speaks without scoring. Otherwise each candidate's name cue is scored after the setting and
-/// the most recent public lines (whispers left out) in the pool session <c>{scene}/director</c>, the
-/// <see cref="TurnTaking.Prior"/> is added (recent speakers penalised, the addressed boosted) and the highest speaks.
+/// the most recent public lines (whispers left out) in the pool session <c>{scene}/director</c>; to its log-likelihood per
+/// token the <see cref="TurnTaking.Prior"/> is added (recent speakers penalised, the addressed boosted) and the highest speaks.
 /// The last speaker is no candidate, unless the last line is a narrator or user line naming it. A cast of one speaks in turn.
 /// </summary>
 internal sealed class DirectorTurnPolicy : ITurnPolicy
@@ -37,16 +37,32 @@ internal sealed class DirectorTurnPolicy : ITurnPolicy
             return cast[overdue];
         }
 
-        var last = context.LastSpeaker;
-        var candidates = Enumerable.Range(0, cast.Count).Where(i => i != last || (context.Lines[^1].Kind != LineKind.Character && context.IsAddressed(i))).ToList();
-        var floor = context.Floor;
-        var lastTurns = TurnTaking.LastTurns(cast, context.Lines);
-        var priors = candidates.Select(i => floor.Prior(lastTurns[i], context.Turn, cast.Count, context.IsAddressed(i))).ToList();
-
+        var candidates = Candidates(context);
         var prompt = Prompt(context);
         var session = $"{context.SceneKey}/director";
         var scores = await context.Score(session, [.. candidates.Select(i => new ScoreCall(session, prompt, cast[i].Name + ":"))]);
-        return cast[candidates[TurnTaking.Likeliest([.. scores.Select(s => s.LogProbability)], priors)]];
+        return cast[Choose(context, candidates, scores)];
+    }
+
+    /// <summary>Cast indexes the director scores: everyone but the last speaker, unless a narrator or user line just named it.</summary>
+    internal static IReadOnlyList<int> Candidates(TurnContext context)
+    {
+        var last = context.LastSpeaker;
+        return [.. Enumerable.Range(0, context.Cast.Count).Where(i => i != last || (context.Lines[^1].Kind != LineKind.Character && context.IsAddressed(i)))];
+    }
+
+    /// <summary>
+    /// The candidate who speaks: the highest name-cue log-likelihood per token (a long name's cue is not penalised for
+    /// its length) plus the <see cref="TurnTaking.Prior"/>. Returns a cast index.
+    /// </summary>
+    internal static int Choose(TurnContext context, IReadOnlyList<int> candidates, IReadOnlyList<ScoreReply> scores)
+    {
+        var cast = context.Cast;
+        var floor = context.Floor;
+        var lastTurns = TurnTaking.LastTurns(cast, context.Lines);
+        var priors = candidates.Select(i => floor.Prior(lastTurns[i], context.Turn, cast.Count, context.IsAddressed(i))).ToList();
+        var perToken = scores.Select(s => s.Tokens > 0 ? s.LogProbability / s.Tokens : s.LogProbability).ToList();
+        return candidates[TurnTaking.Likeliest(perToken, priors)];
     }
 
     /// <summary>
@@ -54,7 +70,7 @@ internal sealed class DirectorTurnPolicy : ITurnPolicy
     /// oldest <see cref="WindowStep"/> dropped at once), in the dialogue format the model was trained on. Bounded, so a
     /// long scene never outgrows the context, and its prefix stays put between drops, so the pool's cache serves it.
     /// </summary>
-    private static string Prompt(TurnContext context)
+    internal static string Prompt(TurnContext context)
     {
         var lines = context.Lines.Where(l => l.To is null).ToList();
         var prompt = new StringBuilder("[Scene] ").Append(context.Start.Scene.Setting).Append("\n\n");
