@@ -431,6 +431,50 @@ public sealed class ScenarioFileTests : IDisposable
         Assert.DoesNotContain('\n', summary);
     }
 
+    [Theory]
+    [InlineData("", PromptFormatChoice.Auto)]
+    [InlineData("prompt_format: auto\n", PromptFormatChoice.Auto)]
+    [InlineData("prompt_format: script\n", PromptFormatChoice.Script)]
+    [InlineData("prompt_format: chat\n", PromptFormatChoice.Chat)]
+    public void Parse_PromptFormat_IsReadAndDefaultsToAuto(string line, PromptFormatChoice expected)
+    {
+        var scenario = ScenarioFile.Parse(line + MinimalCast, "formats.yaml");
+
+        Assert.Equal(expected, scenario.PromptFormat);
+    }
+
+    [Fact]
+    public void Parse_UnknownPromptFormat_IsReportedWithLineColumnAndTheValidOnes()
+    {
+        var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse("name: x\nprompt_format: chatt\n" + MinimalCast, "scenarios/x.yaml"));
+
+        var only = Assert.Single(error.Errors);
+        Assert.Equal(
+            ("scenarios/x.yaml", 2, 16, "prompt_format", "unknown prompt format 'chatt' (did you mean 'chat'? prompt formats: auto, script, chat)"),
+            (only.File, only.Line, only.Column, only.Field, only.Message));
+    }
+
+    [Fact]
+    public void Describe_PromptFormat_IsNamedWhenNotAuto()
+    {
+        var chat = ScenarioFile.Parse("prompt_format: chat\n" + MinimalCast, "formats.yaml");
+        var auto = ScenarioFile.Parse(MinimalCast, "formats.yaml");
+
+        Assert.Contains("Model: the default, chat prompt format.", ScenarioFile.Describe(chat), StringComparison.Ordinal);
+        Assert.Contains("Model: the default.", ScenarioFile.Describe(auto), StringComparison.Ordinal);
+    }
+
+    private const string MinimalCast = """
+        characters:
+          - id: innkeeper
+            name: Marta
+            role: the innkeeper
+        scenes:
+          - setting: A quiet afternoon.
+            present: [innkeeper]
+
+        """;
+
     private string Write(string name, string yaml)
     {
         var path = Path.Combine(folder, name);

@@ -54,13 +54,15 @@ public sealed record CharacterFork(
 /// <param name="Setting">The scene's setting.</param>
 /// <param name="CastNames">Names of everyone on stage (the character's included), for stop cues.</param>
 /// <param name="Sampling">Sampling settings.</param>
+/// <param name="PromptFormat">The prompt format the scenario asks for.</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.CharacterCasting")]
 public sealed record CharacterCasting(
     [property: Id(0)] string SceneKey,
     [property: Id(1)] PersonaCard Persona,
     [property: Id(2)] string Setting,
     [property: Id(3)] IReadOnlyList<string> CastNames,
-    [property: Id(4)] SamplingSettings Sampling);
+    [property: Id(4)] SamplingSettings Sampling,
+    [property: Id(5)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto);
 
 /// <summary>A request to speak.</summary>
 /// <param name="Index">Transcript index the line will have.</param>

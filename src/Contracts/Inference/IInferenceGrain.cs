@@ -7,7 +7,7 @@ namespace AgentTheater.Contracts.Inference;
 /// </summary>
 public interface IInferenceGrain : IGrainWithIntegerKey
 {
-    /// <summary>Generates a continuation of <see cref="GenerateCall.Prompt"/>.</summary>
+    /// <summary>Generates a continuation of <see cref="GenerateCall.Prompt"/> (or of <see cref="GenerateCall.Messages"/>' chat prompt).</summary>
     [ResponseTimeout("00:10:00")]
     Task<GenerateReply> Generate(GenerateCall request, CancellationToken cancellationToken = default);
 
@@ -60,11 +60,16 @@ public sealed record PromptLimits(
 /// <param name="SourceSession">The session whose sequence is copied.</param>
 /// <param name="SourcePrompt">The text the copies start from (the source's cache is brought to exactly this).</param>
 /// <param name="TargetSessions">New sessions, one per copy.</param>
+/// <param name="SourceMessages">
+/// The chat-format prompt the copies start from (ending in the assistant prompt), instead of
+/// <paramref name="SourcePrompt"/>; null for the text prompt.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.ForkCall")]
 public sealed record ForkCall(
     [property: Id(0)] string SourceSession,
     [property: Id(1)] string SourcePrompt,
-    [property: Id(2)] IReadOnlyList<string> TargetSessions);
+    [property: Id(2)] IReadOnlyList<string> TargetSessions,
+    [property: Id(3)] IReadOnlyList<PromptMessage>? SourceMessages = null);
 
 /// <summary>What a fork cost.</summary>
 /// <param name="CopiedTokens">Tokens each copy starts with.</param>
@@ -94,6 +99,10 @@ public sealed record ScoreAlternativesCall(
 /// <param name="RepetitionPenalty">1: off.</param>
 /// <param name="Seed">Sampler seed.</param>
 /// <param name="StopStrings">Generation ends before any of these.</param>
+/// <param name="Messages">
+/// The prompt in the chat format (rendered with the model's template, ending in the assistant prompt), instead of
+/// <paramref name="Prompt"/>; null for the text prompt.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.GenerateCall")]
 public sealed record GenerateCall(
     [property: Id(0)] string? SessionKey,
@@ -104,7 +113,8 @@ public sealed record GenerateCall(
     [property: Id(5)] int TopK,
     [property: Id(6)] float RepetitionPenalty,
     [property: Id(7)] uint Seed,
-    [property: Id(8)] IReadOnlyList<string> StopStrings);
+    [property: Id(8)] IReadOnlyList<string> StopStrings,
+    [property: Id(9)] IReadOnlyList<PromptMessage>? Messages = null);
 
 /// <summary>What a generation produced.</summary>
 /// <param name="Text">Generated text (without the stop string).</param>
@@ -127,12 +137,14 @@ public sealed record GenerateReply(
 /// <summary>A scoring request: how likely is <paramref name="Continuation"/> after <paramref name="Prompt"/>.</summary>
 /// <param name="SessionKey">Optional session whose cached prefix may be reused.</param>
 /// <param name="Prompt">Context.</param>
-/// <param name="Continuation">Text to score.</param>
+/// <param name="Continuation">Text to score (with <paramref name="Messages"/>: the assistant's reply).</param>
+/// <param name="Messages">The context in the chat format (ending in the assistant prompt), instead of <paramref name="Prompt"/>; null for the text prompt.</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.ScoreCall")]
 public sealed record ScoreCall(
     [property: Id(0)] string? SessionKey,
     [property: Id(1)] string Prompt,
-    [property: Id(2)] string Continuation);
+    [property: Id(2)] string Continuation,
+    [property: Id(3)] IReadOnlyList<PromptMessage>? Messages = null);
 
 /// <summary>Log-probability of a continuation.</summary>
 /// <param name="LogProbability">Sum of token log-probabilities (natural log).</param>

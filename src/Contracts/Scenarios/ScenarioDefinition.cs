@@ -8,6 +8,7 @@ namespace AgentTheater.Contracts.Scenarios;
 /// <param name="Replicas">How many independent copies of every scene to play.</param>
 /// <param name="Model">Model file (GGUF) to play with, or null for the default.</param>
 /// <param name="WatchRoles">Extra roles that attribution scores every line against (e.g. "a pirate").</param>
+/// <param name="PromptFormat">How characters' prompts are laid out for the model (the scenario's <c>prompt_format</c>).</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.ScenarioDefinition")]
 public sealed record ScenarioDefinition(
     [property: Id(0)] string Name,
@@ -16,7 +17,8 @@ public sealed record ScenarioDefinition(
     [property: Id(3)] SamplingSettings Sampling,
     [property: Id(4)] int Replicas = 1,
     [property: Id(5)] string? Model = null,
-    [property: Id(6)] IReadOnlyList<string>? WatchRoles = null)
+    [property: Id(6)] IReadOnlyList<string>? WatchRoles = null,
+    [property: Id(7)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto)
 {
     /// <summary>The persona card with <paramref name="id"/>.</summary>
     public PersonaCard Character(string id) =>
@@ -51,6 +53,22 @@ public sealed record PersonaCard(
 public sealed record ForcedRole(
     [property: Id(0)] string Role,
     [property: Id(1)] int FromTurn);
+
+/// <summary>The prompt format a scenario asks for (<c>prompt_format</c>).</summary>
+public enum PromptFormatChoice
+{
+    /// <summary>
+    /// Decided by the model: the project's own models (<c>agent_theater.prompt_format</c> in the GGUF) get the script,
+    /// a model with a chat template llama.cpp recognises gets chat, any other the script.
+    /// </summary>
+    Auto,
+
+    /// <summary>The project's completion format (<c>[Character] Name, role</c> ... <c>Speaker: line</c> ... <c>Name:</c>).</summary>
+    Script,
+
+    /// <summary>The model's chat template; an error with a model that has none llama.cpp recognises.</summary>
+    Chat,
+}
 
 /// <summary>How the next speaker is chosen.</summary>
 public enum TurnPolicy

@@ -1,5 +1,6 @@
 using System.Text;
 using AgentTheater.Contracts.Characters;
+using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 
@@ -7,7 +8,8 @@ namespace AgentTheater.Grains.Characters;
 
 /// <summary>
 /// The dialogue prompt a character speaks from: its own persona card (never anyone else's private knowledge),
-/// the setting, the lines it witnessed, and its name cue. The project's model is trained on exactly this format.
+/// the setting, the lines it witnessed, and its name cue. The project's model is trained on exactly this format
+/// (<see cref="Build"/>, the script format); instruct models get the same as chat turns (<see cref="BuildChat"/>).
 /// </summary>
 public static class DialoguePrompt
 {
@@ -60,6 +62,48 @@ public static class DialoguePrompt
         return AppendScene(new StringBuilder(), casting, witnessed, omittedEarlier);
     }
 
+    /// <summary>
+    /// The same prompt in the chat format: the card, who is present, the setting and an instruction to speak only as
+    /// the character, one line, as the system message; every line another speaker said (narrator and interventions
+    /// included) as a user turn <c>Speaker: text</c> (whispers marked as in the script); the character's own lines as
+    /// assistant turns (their text only). The pool ends it with the template's assistant prompt.
+    /// </summary>
+    public static IReadOnlyList<PromptMessage> BuildChat(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(witnessed);
+        var persona = casting.Persona;
+        var card = new StringBuilder();
+        card.Append("You are ").Append(persona.Name).Append(", ").Append(persona.Role).Append(".\n");
+        if (persona.Goals.Count > 0)
+        {
+            card.Append("Your goals: ").AppendJoin("; ", persona.Goals).Append('\n');
+        }
+
+        if (persona.PrivateKnowledge.Count > 0)
+        {
+            card.Append("Only you know: ").AppendJoin("; ", persona.PrivateKnowledge).Append('\n');
+        }
+
+        if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
+        {
+            card.Append("How you speak: ").Append(persona.SpeakingStyle).Append('\n');
+        }
+
+        return ChatScene(card, casting, witnessed);
+    }
+
+    /// <summary>
+    /// <see cref="BuildChat"/> without a persona: the system message holds only who is present, the setting and the
+    /// instruction to speak as the character (by name). Attribution's "no role" explanation in the chat format.
+    /// </summary>
+    public static IReadOnlyList<PromptMessage> BuildChatWithoutPersona(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(witnessed);
+        return ChatScene(new StringBuilder(), casting, witnessed);
+    }
+
     /// <summary>The character under its own name in another role: the card is the name and that role, nothing else.</summary>
     public static PersonaCard AsRole(PersonaCard persona, string role)
     {
@@ -83,13 +127,16 @@ public static class DialoguePrompt
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(line);
-        text.Append(line.Speaker);
-        if (line.To is not null)
-        {
-            text.Append(" (whispering to you)");
-        }
+        return text.Append(Cue(line)).Append(' ').Append(Flatten(line.Text)).Append('\n');
+    }
 
-        return text.Append(": ").Append(Flatten(line.Text)).Append('\n');
+    /// <summary>Whether <paramref name="line"/> is one the character of <paramref name="casting"/> said itself.</summary>
+    public static bool IsOwnLine(CharacterCasting casting, SceneLine line)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(line);
+        return line.Kind == LineKind.Character
+            && (line.SpeakerId is { } id ? id == casting.Persona.Id : line.Speaker == casting.Persona.Name);
     }
 
     /// <summary>Where a character's line must end: at the line end or at another speaker's cue.</summary>
@@ -124,5 +171,31 @@ public static class DialoguePrompt
         }
 
         return text.Append(persona.Name).Append(':').ToString();
+    }
+
+    private static string Cue(SceneLine line) => line.To is null ? line.Speaker + ":" : line.Speaker + " (whispering to you):";
+
+    private static List<PromptMessage> ChatScene(StringBuilder card, CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    {
+        var persona = casting.Persona;
+        var others = casting.CastNames.Where(n => n != persona.Name).ToList();
+        if (others.Count > 0)
+        {
+            card.Append("Also present: ").AppendJoin(", ", others).Append('\n');
+        }
+
+        card.Append("The scene: ").Append(casting.Setting).Append("\n\n")
+            .Append("You speak only as ").Append(persona.Name).Append(". Each message you receive is a line said by someone in the scene. ")
+            .Append("Reply with ").Append(persona.Name).Append("'s next line only: one line of dialogue, without the name in front, ")
+            .Append("never a line for anyone else.");
+        var messages = new List<PromptMessage> { PromptMessage.System(card.ToString()) };
+        foreach (var line in witnessed)
+        {
+            messages.Add(IsOwnLine(casting, line)
+                ? PromptMessage.Assistant(Flatten(line.Text))
+                : PromptMessage.User($"{Cue(line)} {Flatten(line.Text)}"));
+        }
+
+        return messages;
     }
 }

@@ -2,6 +2,7 @@ using AgentTheater.Contracts.Inference;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
+using AgentTheater.Inference.Native;
 using Orleans.Concurrency;
 
 namespace AgentTheater.Grains.Inference;
@@ -29,6 +30,7 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
             {
                 SessionKey = request.SessionKey,
                 Prompt = request.Prompt,
+                Messages = Turns(request.Messages),
                 MaxTokens = request.MaxTokens,
                 StopStrings = request.StopStrings,
                 Sampling = new SamplingOptions
@@ -55,7 +57,7 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
     {
         ArgumentNullException.ThrowIfNull(requests);
         var scored = await Task.WhenAll(requests.Select(r => pool.ScoreAsync(
-            new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Continuation = r.Continuation },
+            new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Messages = Turns(r.Messages), Continuation = r.Continuation },
             cancellationToken)));
         return Replies(scored);
     }
@@ -63,7 +65,9 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
     public async Task<ForkReply> Fork(ForkCall request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var fork = await pool.ForkAsync(request.SourceSession, request.TargetSessions, request.SourcePrompt, cancellationToken);
+        var fork = request.SourceMessages is { } messages
+            ? await pool.ForkAsync(request.SourceSession, request.TargetSessions, Turns(messages)!, cancellationToken)
+            : await pool.ForkAsync(request.SourceSession, request.TargetSessions, request.SourcePrompt, cancellationToken);
         return new ForkReply(fork.CopiedTokens, fork.PrefillTokens);
     }
 
@@ -81,6 +85,9 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
         ArgumentNullException.ThrowIfNull(texts);
         return Task.FromResult<IReadOnlyList<int>>([.. texts.Select(pool.CountTokens)]);
     }
+
+    private static ChatTurn[]? Turns(IReadOnlyList<PromptMessage>? messages) =>
+        messages is null ? null : [.. messages.Select(m => new ChatTurn(m.Role, m.Content))];
 
     private static IReadOnlyList<ScoreReply> Replies(IEnumerable<ScoreResult> scored) =>
         [.. scored.Select(s => new ScoreReply(s.LogProbability, s.ContinuationTokens.Count, s.PrefillTokens))];

@@ -18,12 +18,15 @@ public static class ScenarioFile
     /// <summary>Who speaks an intervention that does not say.</summary>
     public const string DefaultSpeaker = "User";
 
-    private static readonly string[] ScenarioFields = ["name", "model", "replicas", "watch_roles", "sampling", "characters", "scenes"];
+    private static readonly string[] ScenarioFields = ["name", "model", "prompt_format", "replicas", "watch_roles", "sampling", "characters", "scenes"];
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
     private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as"];
     private static readonly string[] PlayAsFields = ["role", "from_turn"];
     private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "max_silence", "recency_penalty", "addressed_boost", "stop_phrases", "narration", "interventions"];
     private static readonly string[] InterventionFields = ["turn", "speaker", "text", "to"];
+
+    private static readonly (string Name, PromptFormatChoice Format)[] PromptFormats =
+        [("auto", PromptFormatChoice.Auto), ("script", PromptFormatChoice.Script), ("chat", PromptFormatChoice.Chat)];
 
     private static readonly (string Name, TurnPolicy Policy)[] Policies =
         [("round-robin", TurnPolicy.RoundRobin), ("addressed", TurnPolicy.Addressed), ("director", TurnPolicy.Director)];
@@ -81,7 +84,9 @@ public static class ScenarioFile
             $"{Count(scenario.Scenes.Count, "scene")} ({scenes});",
             $"up to {Count(turns, "turn")} a replica, {Count(scenario.Replicas, "replica")},",
             $"so up to {Count((long)turns * scenario.Replicas, "character line")} in all.",
-            $"Model: {scenario.Model ?? "the default"}.",
+            scenario.PromptFormat == PromptFormatChoice.Auto
+                ? $"Model: {scenario.Model ?? "the default"}."
+                : $"Model: {scenario.Model ?? "the default"}, {PromptFormats.First(f => f.Format == scenario.PromptFormat).Name} prompt format.",
             FormattableString.Invariant($"Sampling: temperature {sampling.Temperature}, top_p {sampling.TopP}, top_k {sampling.TopK},"),
             FormattableString.Invariant($"repetition penalty {sampling.RepetitionPenalty}, seed {sampling.Seed},"),
             $"at most {Count(sampling.MaxTokensPerLine, "token")} a line.",
@@ -157,6 +162,7 @@ public static class ScenarioFile
 
         var name = reader.OptionalString(top, "name") ?? defaultName;
         var model = reader.OptionalString(top, "model");
+        var promptFormat = ReadPromptFormat(top, reader);
         var replicas = reader.Integer(top, "replicas", 1, 100_000) ?? 1;
         var watchRoles = reader.StringItems(top, "watch_roles").Select(r => r.Value).ToArray();
         var sampling = top.Value("sampling") is { } node && reader.Mapping(node, "sampling", SamplingFields) is { } fields
@@ -166,7 +172,29 @@ public static class ScenarioFile
         var characters = ReadCharacters(top, forcedTurns, reader);
         var scenes = ReadScenes(top, characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
         CheckForcedTurns(forcedTurns, scenes, reader);
-        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles);
+        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles, promptFormat);
+    }
+
+    private static PromptFormatChoice ReadPromptFormat(YamlFields top, YamlFieldReader reader)
+    {
+        if (reader.OptionalString(top, "prompt_format") is not { } text)
+        {
+            return PromptFormatChoice.Auto;
+        }
+
+        foreach (var (name, format) in PromptFormats)
+        {
+            if (name == text)
+            {
+                return format;
+            }
+        }
+
+        var names = PromptFormats.Select(f => f.Name).ToArray();
+        var closest = FieldSuggestion.Closest(text, names);
+        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
+        reader.Error(top.Value("prompt_format") ?? top.Node, top.Path("prompt_format"), $"unknown prompt format '{text}' ({hint}prompt formats: {string.Join(", ", names)})");
+        return PromptFormatChoice.Auto;
     }
 
     private static SamplingSettings ReadSampling(YamlFields map, YamlFieldReader reader)

@@ -122,8 +122,16 @@ public sealed partial class PooledChatClient : IChatClient
     }
 
     /// <summary>Renders <paramref name="messages"/> (with <see cref="ChatOptions.Instructions"/> first) as the pool will see them.</summary>
+    /// <remarks>
+    /// The pool is given the tokens of <see cref="LlamaModel.TokenizeChat(IReadOnlyList{ChatTurn}, bool, string?)"/>: the
+    /// template's markers are control tokens, the contents (trimmed) are text, even where they spell a marker.
+    /// </remarks>
     /// <exception cref="ArgumentException">A message has a role other than system, user or assistant, or content other than text.</exception>
-    public string RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null)
+    public string RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null) =>
+        _pool.Model.ApplyChatTemplate(Turns(messages, options), addAssistantPrompt: true, _template)
+            ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template.");
+
+    private static List<ChatTurn> Turns(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var turns = new List<ChatTurn>();
@@ -156,8 +164,7 @@ public sealed partial class PooledChatClient : IChatClient
             throw new ArgumentException("At least one message is required.", nameof(messages));
         }
 
-        return _pool.Model.ApplyChatTemplate(turns, addAssistantPrompt: true, _template)
-            ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template.");
+        return turns;
     }
 
     private static string? RoleOf(ChatMessage message) =>
@@ -207,7 +214,7 @@ public sealed partial class PooledChatClient : IChatClient
             throw new NotSupportedException($"{nameof(PooledChatClient)} cannot call tools, so it cannot honour a required tool mode.");
         }
 
-        var prompt = RenderPrompt(messages, options);
+        var turns = Turns(messages, options);
         var defaults = _sampling;
         var sampling = defaults with
         {
@@ -233,7 +240,9 @@ public sealed partial class PooledChatClient : IChatClient
         return new GenerationRequest
         {
             SessionKey = SessionOf(options),
-            Prompt = prompt,
+            Prompt = _logger.IsEnabled(LogLevel.Trace) ? _pool.Model.ApplyChatTemplate(turns, addAssistantPrompt: true, _template) : null,
+            PromptTokens = _pool.Model.TokenizeChat(turns, addAssistantPrompt: true, _template)
+                ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template."),
             MaxTokens = maxTokens,
             Sampling = sampling,
             StopStrings = options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
@@ -287,7 +296,7 @@ public sealed partial class PooledChatClient : IChatClient
     {
         if (_logger.IsEnabled(LogLevel.Trace))
         {
-            LogPrompt(_logger, id, request.Prompt!);
+            LogPrompt(_logger, id, request.Prompt ?? string.Empty);
         }
     }
 

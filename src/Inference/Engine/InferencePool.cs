@@ -53,6 +53,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
         _ownsModel = ownsModel;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<InferencePool>();
         Model = model;
+        PromptFormat = PromptFormats.Resolve(model);
         _context = new LlamaContext(model, new LlamaContextSettings(
             options.SequenceContextLength,
             options.MaxSequences,
@@ -75,6 +76,13 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
 
     /// <summary>The model.</summary>
     public LlamaModel Model { get; }
+
+    /// <summary>
+    /// The prompt format the model gets when a scenario leaves it to the model (auto; see
+    /// <see cref="PromptFormats.Resolve"/>): the script for the project's own models, chat for a model with a chat
+    /// template llama.cpp recognises, else the script.
+    /// </summary>
+    public PromptFormat PromptFormat { get; }
 
     /// <summary>Sequences in the context.</summary>
     public int MaxSequences => _context.MaxSequences;
@@ -100,6 +108,10 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     /// <summary>Running counters.</summary>
     public InferencePoolStatistics Statistics { get; } = new();
 
+    /// <summary>The format for a scenario's request: <paramref name="requested"/>, or <see cref="PromptFormat"/> when null (auto).</summary>
+    /// <exception cref="PromptFormatException">Chat was requested and the model has no template llama.cpp recognises.</exception>
+    public PromptFormat ResolvePromptFormat(PromptFormat? requested) => PromptFormats.Resolve(Model, requested);
+
     /// <summary>
     /// Starts a generation. Argument errors throw here; a full queue, a prompt too long, cancellation or a
     /// failed decode fail <see cref="StreamingGeneration.Completion"/>.
@@ -109,7 +121,9 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(request);
         request.Sampling.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxTokens, 1, nameof(request.MaxTokens));
-        var tokens = PromptTokens(request.Prompt, request.PromptTokens, nameof(request.Prompt));
+        var tokens = request.PromptTokens is null && request.Messages is { } messages
+            ? ChatTokens(messages, null, nameof(request.Messages))
+            : PromptTokens(request.Prompt, request.PromptTokens, nameof(request.Prompt));
         var job = new GenerateJob(request, tokens);
         var stream = new StreamingGeneration(job.Pieces.Reader, job.Result.Task, () => Post(new CancelCommand(job)));
         if (tokens.Length + 1 > SequenceContextLength)
@@ -140,12 +154,19 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             tokens = [.. prompt, .. continuation];
             promptLength = prompt.Length;
         }
+        else if (request.Messages is { } messages)
+        {
+            // As for text: the continuation is tokenised together with the assistant prompt's last stretch of text.
+            var prompt = ChatTokens(messages, null, nameof(request.Messages));
+            tokens = ChatTokens(messages, request.Continuation ?? string.Empty, nameof(request.Messages));
+            promptLength = Math.Max(1, Math.Min(CommonPrefix([.. prompt], tokens), prompt.Length));
+        }
         else
         {
             // Tokenise the whole text once so the scored tokens are the ones the model would see; the prompt
             // part is the longest prefix shared with the prompt's own tokenisation.
             var prompt = PromptTokens(request.Prompt, null, nameof(request.Prompt));
-            tokens = Model.Tokenize(request.Prompt + (request.Continuation ?? string.Empty));
+            tokens = Model.Tokenize(request.Prompt + (request.Continuation ?? string.Empty), addSpecial: true, parseSpecial: false);
             promptLength = Math.Max(1, Math.Min(CommonPrefix([.. prompt], tokens), prompt.Length));
         }
 
@@ -185,14 +206,27 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Brings <paramref name="source"/>'s sequence to exactly the tokens of <paramref name="sourcePrompt"/> (decoding
-    /// only what it does not cache, as <see cref="PrefillAsync"/>) and copies it into each of <paramref name="targets"/>:
+    /// only what it does not cache, as <see cref="PrefillAsync(string, string, CancellationToken)"/>) and copies it into each of <paramref name="targets"/>:
     /// a branch point that costs one prefill, however many copies. The source cannot be evicted in between.
     /// </summary>
     public async Task<SequenceForkResult> ForkAsync(string source, IReadOnlyList<string> targets, string sourcePrompt, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
         ArgumentNullException.ThrowIfNull(targets);
-        var prefilled = await Prefill(source, sourcePrompt, pinForFork: true, cancellationToken).ConfigureAwait(false);
+        var prefilled = await Prefill(source, PromptTokens(sourcePrompt, null, nameof(sourcePrompt)), pinForFork: true, cancellationToken).ConfigureAwait(false);
+        var copied = await Fork(source, targets, pinned: true, cancellationToken).ConfigureAwait(false);
+        return new SequenceForkResult(copied, prefilled);
+    }
+
+    /// <summary>
+    /// As <see cref="ForkAsync(string, IReadOnlyList{string}, string, CancellationToken)"/>, from the chat prompt of
+    /// <paramref name="sourceMessages"/> (ending in the assistant prompt).
+    /// </summary>
+    public async Task<SequenceForkResult> ForkAsync(string source, IReadOnlyList<string> targets, IReadOnlyList<ChatTurn> sourceMessages, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        ArgumentNullException.ThrowIfNull(targets);
+        var prefilled = await Prefill(source, ChatTokens(sourceMessages, null, nameof(sourceMessages)), pinForFork: true, cancellationToken).ConfigureAwait(false);
         var copied = await Fork(source, targets, pinned: true, cancellationToken).ConfigureAwait(false);
         return new SequenceForkResult(copied, prefilled);
     }
@@ -202,13 +236,22 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     /// is kept, a cached tail that differs (or runs past the prompt) is dropped, and only the rest is decoded, batched
     /// with everything else. Fork from it afterwards to branch at that point. Returns the tokens decoded.
     /// </summary>
-    public Task<int> PrefillAsync(string session, string prompt, CancellationToken cancellationToken = default) =>
-        Prefill(session, prompt, pinForFork: false, cancellationToken);
-
-    private Task<int> Prefill(string session, string prompt, bool pinForFork, CancellationToken cancellationToken)
+    public Task<int> PrefillAsync(string session, string prompt, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(session);
-        var tokens = PromptTokens(prompt, null, nameof(prompt));
+        return Prefill(session, PromptTokens(prompt, null, nameof(prompt)), pinForFork: false, cancellationToken);
+    }
+
+    /// <summary>As <see cref="PrefillAsync(string, string, CancellationToken)"/>, to the chat prompt of <paramref name="messages"/> (ending in the assistant prompt).</summary>
+    public Task<int> PrefillAsync(string session, IReadOnlyList<ChatTurn> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(session);
+        return Prefill(session, ChatTokens(messages, null, nameof(messages)), pinForFork: false, cancellationToken);
+    }
+
+    private Task<int> Prefill(string session, int[] tokens, bool pinForFork, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(session);
         var job = new PrefillJob(session, tokens, pinForFork);
         if (tokens.Length > SequenceContextLength)
         {
@@ -376,8 +419,22 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             throw new ArgumentException("A prompt is required (text or tokens).", name);
         }
 
-        var result = Model.Tokenize(text);
+        // Text prompts are text: "<|im_end|>" in a line must not end a turn (BOS is still added as the model says).
+        var result = Model.Tokenize(text, addSpecial: true, parseSpecial: false);
         return result.Length > 0 ? result : throw new ArgumentException("The prompt has no tokens.", name);
+    }
+
+    private int[] ChatTokens(IReadOnlyList<ChatTurn> messages, string? continuation, string name)
+    {
+        ArgumentNullException.ThrowIfNull(messages, name);
+        if (messages.Count == 0)
+        {
+            throw new ArgumentException("A chat prompt needs at least one message.", name);
+        }
+
+        var tokens = Model.TokenizeChat(messages, addAssistantPrompt: true, template: null, continuation)
+            ?? throw new PromptFormatException(Model.Path, PromptFormats.NoTemplateReason(Model));
+        return tokens.Length > 0 ? tokens : throw new ArgumentException("The prompt has no tokens.", name);
     }
 
     private void ValidateTokens(int[] tokens, string name)

@@ -1,3 +1,5 @@
+using AgentTheater.Inference.Native;
+
 namespace AgentTheater.Inference.Engine;
 
 /// <summary>A generation request to the <see cref="InferencePool"/>.</summary>
@@ -9,11 +11,21 @@ public sealed record GenerationRequest
     /// </summary>
     public string? SessionKey { get; init; }
 
-    /// <summary>The whole prompt as text (tokenised with BOS); or set <see cref="PromptTokens"/>.</summary>
+    /// <summary>
+    /// The whole prompt as text (tokenised with BOS, control-token text kept as text: <see cref="PromptFormat.Script"/>);
+    /// or set <see cref="Messages"/> or <see cref="PromptTokens"/>.
+    /// </summary>
     public string? Prompt { get; init; }
 
-    /// <summary>The whole prompt as token ids, used as given.</summary>
+    /// <summary>The whole prompt as token ids, used as given (wins over <see cref="Messages"/> and <see cref="Prompt"/>).</summary>
     public IReadOnlyList<int>? PromptTokens { get; init; }
+
+    /// <summary>
+    /// The prompt as chat turns (<see cref="PromptFormat.Chat"/>), rendered with the model's template and ending in the
+    /// assistant prompt (<see cref="LlamaModel.TokenizeChat(IReadOnlyList{ChatTurn}, bool, string?)"/>); wins over
+    /// <see cref="Prompt"/>. The model must have a template llama.cpp recognises.
+    /// </summary>
+    public IReadOnlyList<ChatTurn>? Messages { get; init; }
 
     /// <summary>Sampling settings.</summary>
     public SamplingOptions Sampling { get; init; } = new();
@@ -34,8 +46,14 @@ public sealed record ScoreRequest
     /// <summary>Slot affinity, as for generation: scoring under a character's prompt reuses its cached prefix.</summary>
     public string? SessionKey { get; init; }
 
-    /// <summary>The context.</summary>
+    /// <summary>The context as text (control-token text kept as text).</summary>
     public string? Prompt { get; init; }
+
+    /// <summary>
+    /// The context as chat turns, ending in the assistant prompt (wins over <see cref="Prompt"/>): the continuation is
+    /// then the text of the assistant's reply.
+    /// </summary>
+    public IReadOnlyList<ChatTurn>? Messages { get; init; }
 
     /// <summary>The text whose tokens are scored.</summary>
     public string? Continuation { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgentTheater.Inference.Engine;
 
 namespace AgentTheater.Inference.Gguf;
 
@@ -50,6 +51,14 @@ public sealed record SyntheticModelShape(
     /// model's do; null keeps the synthetic vocabulary's natural size.
     /// </summary>
     public int? PaddedVocabularySize { get; init; }
+
+    /// <summary>
+    /// A chat model instead of one of ours: the vocabulary also holds <c>&lt;|im_start|&gt;</c> and <c>&lt;|im_end|&gt;</c>
+    /// as control tokens (llama.cpp ends generation at <c>&lt;|im_end|&gt;</c>), the tokenizer adds no space prefix,
+    /// and <see cref="PromptFormats.MetadataKey"/> is left out, so the ChatML template makes auto resolve to
+    /// <see cref="PromptFormat.Chat"/>. Off: the vocabulary and weights are exactly those of the plain model.
+    /// </summary>
+    public bool ChatVocabulary { get; init; }
 
     /// <summary>Width of one attention head (n_embd / n_head), also the RoPE dimension count.</summary>
     public int HeadDimension => EmbeddingLength / HeadCount;
@@ -131,6 +140,9 @@ public static class SyntheticVocabulary
     /// <summary>Id of <c>&lt;/s&gt;</c> (EOS).</summary>
     public const int EosId = 2;
 
+    /// <summary>The ChatML turn markers a chat vocabulary adds after the natural tokens, as control tokens.</summary>
+    public static IReadOnlyList<string> ChatMarkers { get; } = ["<|im_start|>", "<|im_end|>"];
+
     /// <summary>Llama 3's vocabulary size, which the llama3 shapes pad to.</summary>
     public const int Llama3VocabularySize = 128256;
 
@@ -200,14 +212,21 @@ public static class SyntheticVocabulary
 
     private static readonly Lazy<SpmVocabulary> Natural = new(Build);
 
+    private static readonly Lazy<SpmVocabulary> Chat = new(() => new SpmVocabulary(
+        [.. Natural.Value.Tokens, .. ChatMarkers],
+        [.. Natural.Value.Scores, .. ChatMarkers.Select(_ => 0f)],
+        [.. Natural.Value.TokenTypes, .. ChatMarkers.Select(_ => SpmTokenType.Control)]));
+
     /// <summary>
     /// Returns the vocabulary, padded with unused <c>&lt;padN&gt;</c> tokens to <paramref name="padToSize"/> entries
     /// when given (the natural size is a little over a thousand tokens).
     /// </summary>
+    /// <param name="padToSize">Entries to pad to; null for the natural size.</param>
+    /// <param name="chatMarkers">Append <see cref="ChatMarkers"/> as control tokens after the natural tokens (before any padding).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="padToSize"/> is below the natural size.</exception>
-    public static SpmVocabulary Create(int? padToSize = null)
+    public static SpmVocabulary Create(int? padToSize = null, bool chatMarkers = false)
     {
-        var natural = Natural.Value;
+        var natural = chatMarkers ? Chat.Value : Natural.Value;
         if (padToSize is not { } size || size == natural.Count)
         {
             return natural;
@@ -357,7 +376,7 @@ public static class SyntheticModel
     {
         ArgumentNullException.ThrowIfNull(shape);
         Validate(shape, weightType);
-        var vocabulary = SyntheticVocabulary.Create(shape.PaddedVocabularySize);
+        var vocabulary = SyntheticVocabulary.Create(shape.PaddedVocabularySize, shape.ChatVocabulary);
         var writer = new GgufWriter()
             .Add("general.architecture", "llama")
             .Add("general.name", $"agent-theater synthetic {shape.Name}")
@@ -382,6 +401,16 @@ public static class SyntheticModel
             .Add("tokenizer.ggml.add_bos_token", true)
             .Add("tokenizer.ggml.add_eos_token", false)
             .Add("tokenizer.chat_template", ChatTemplate);
+        if (shape.ChatVocabulary)
+        {
+            // Like the BPE vocabularies chat models mostly have: a rendered prompt decodes back to exactly its text.
+            writer.Add("tokenizer.ggml.add_space_prefix", false);
+        }
+        else
+        {
+            // Ours: auto picks the script format although the ChatML template would be recognised.
+            writer.Add(PromptFormats.MetadataKey, "script");
+        }
 
         long embd = shape.EmbeddingLength, kv = shape.KvEmbeddingLength, ff = shape.FeedForwardLength, vocab = vocabulary.Count;
         var tensorIndex = 0;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentTheater.Inference.Engine;
 
 namespace AgentTheater.Inference.Gguf;
 
@@ -133,7 +134,7 @@ public static class TrainedModelPacker
             .Add("tokenizer.ggml.add_eos_token", false)
             .Add("tokenizer.ggml.add_space_prefix", tokenizer.AddSpacePrefix)
             .Add("tokenizer.chat_template", ChatTemplate)
-            .Add("agent_theater.prompt_format", card.PromptFormat);
+            .Add(PromptFormats.MetadataKey, card.PromptFormat);
         if (card.ModelCard is not null)
         {
             writer.Add("agent_theater.model_card", card.ModelCard);

@@ -189,6 +189,13 @@ internal static unsafe partial class LlamaApi
     internal static partial int llama_vocab_type(IntPtr vocab);
 
     [LibraryImport(Llama)]
+    internal static partial int llama_vocab_get_attr(IntPtr vocab, int token);
+
+    [LibraryImport(Llama)]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool llama_vocab_get_add_bos(IntPtr vocab);
+
+    [LibraryImport(Llama)]
     internal static partial int llama_tokenize(
         IntPtr vocab,
         byte* text,

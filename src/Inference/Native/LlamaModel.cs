@@ -23,9 +23,20 @@ public readonly record struct ChatTurn(string Role, string Content);
 /// </summary>
 public sealed class LlamaModel : IDisposable
 {
+    // llama_token_attr bits.
+    private const int AttributeUnknown = 1 << 0;
+    private const int AttributeControl = 1 << 3;
+
+    // Contents stand in the rendered template as one code point each of the supplementary private use area A.
+    private const int FirstPlaceholder = 0xF0000;
+    private const int PlaceholderCount = 0xFFFFE - FirstPlaceholder;
+
     private readonly SafeLlamaModelHandle _handle;
     private readonly IntPtr _vocab;
     private readonly byte[][] _pieces;
+
+    // Control tokens by the first character of their text, longest first: the markers a chat template renders.
+    private readonly Dictionary<char, (string Text, int Token)[]> _controlTokens;
 
     private LlamaModel(string path, SafeLlamaModelHandle handle, GgufFile header)
     {
@@ -44,6 +55,7 @@ public sealed class LlamaModel : IDisposable
         ParameterCount = (long)LlamaApi.llama_model_n_params(model);
         BeginOfSequence = LlamaApi.llama_vocab_bos(_vocab);
         EndOfSequence = LlamaApi.llama_vocab_eos(_vocab);
+        AddsBeginOfSequence = LlamaApi.llama_vocab_get_add_bos(_vocab);
         unsafe
         {
             var buffer = stackalloc byte[256];
@@ -56,8 +68,10 @@ public sealed class LlamaModel : IDisposable
         _pieces = new byte[VocabularySize][];
         for (var token = 0; token < VocabularySize; token++)
         {
-            _pieces[token] = PieceOf(token);
+            _pieces[token] = PieceOf(token, special: false);
         }
+
+        _controlTokens = ControlTokens();
     }
 
     /// <summary>The file loaded.</summary>
@@ -98,6 +112,9 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>The EOS token id (-1 if none).</summary>
     public int EndOfSequence { get; }
+
+    /// <summary>Whether tokenising adds BOS in front (<c>tokenizer.ggml.add_bos_token</c>, or the tokenizer's default).</summary>
+    public bool AddsBeginOfSequence { get; }
 
     /// <summary>The chat template stored in the file, or null.</summary>
     public string? ChatTemplate { get; }
@@ -140,7 +157,10 @@ public sealed class LlamaModel : IDisposable
     /// <summary>Tokenises <paramref name="text"/>.</summary>
     /// <param name="text">UTF-8 text.</param>
     /// <param name="addSpecial">Add BOS (and EOS) as the model is configured to.</param>
-    /// <param name="parseSpecial">Turn special-token text (e.g. "&lt;/s&gt;") into those tokens.</param>
+    /// <param name="parseSpecial">
+    /// Turn control-token text (e.g. "&lt;/s&gt;", "&lt;|im_end|&gt;") into those tokens. Off for anything a character,
+    /// a narrator or a user wrote: with it on, such text in a line would end a turn or open a new one.
+    /// </param>
     public int[] Tokenize(string text, bool addSpecial = true, bool parseSpecial = true)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -170,17 +190,33 @@ public sealed class LlamaModel : IDisposable
     public ReadOnlySpan<byte> TokenBytes(int token) => (uint)token < (uint)_pieces.Length ? _pieces[token] : [];
 
     /// <summary>Renders <paramref name="tokens"/> as text.</summary>
-    public string Detokenize(IEnumerable<int> tokens)
+    public string Detokenize(IEnumerable<int> tokens) => Detokenize(tokens, renderSpecial: false);
+
+    /// <summary>
+    /// Renders <paramref name="tokens"/> as text; with <paramref name="renderSpecial"/>, control tokens render as their
+    /// text (e.g. <c>&lt;|im_start|&gt;</c>) instead of nothing.
+    /// </summary>
+    public string Detokenize(IEnumerable<int> tokens, bool renderSpecial)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         var bytes = new List<byte>();
         foreach (var token in tokens)
         {
-            bytes.AddRange(TokenBytes(token));
+            if (renderSpecial && IsControl(token))
+            {
+                bytes.AddRange(PieceOf(token, special: true));
+            }
+            else
+            {
+                bytes.AddRange(TokenBytes(token));
+            }
         }
 
         return Encoding.UTF8.GetString([.. bytes]);
     }
+
+    /// <summary>True for control tokens (BOS, EOS, a chat template's markers such as <c>&lt;|im_start|&gt;</c>).</summary>
+    public bool IsControl(int token) => (uint)token < (uint)_pieces.Length && (LlamaApi.llama_vocab_get_attr(_vocab, token) & AttributeControl) != 0;
 
     /// <summary>True for end-of-generation tokens (EOS, EOT, ...).</summary>
     public bool IsEndOfGeneration(int token) => LlamaApi.llama_vocab_is_eog(_vocab, token);
@@ -249,21 +285,147 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Tokenises <paramref name="turns"/> through the chat template so that only the template's own markers are
+    /// control tokens: every content is text, whatever it says (a line reading <c>&lt;|im_end|&gt;</c> stays those
+    /// characters). Null when the model has no template llama.cpp knows (or <paramref name="template"/> is not one).
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The template is rendered with each content replaced by a private-use placeholder; the rendered text is cut at
+    /// the template's control-token text (as llama.cpp's special-token parsing would cut it) and at the placeholders.
+    /// Each stretch of text between two control tokens (template text and contents together) is tokenised as one piece
+    /// with special-token parsing off, exactly as llama.cpp tokenises the stretches of a whole prompt, so for contents
+    /// without control-token text the result equals <c>Tokenize(rendered, parseSpecial: true)</c>. In particular a
+    /// SentencePiece vocabulary that adds a space prefix adds it where llama.cpp would: at the start of the prompt and
+    /// after each control token, never between a role name and its content.
+    /// </para>
+    /// <para>
+    /// Contents are trimmed first, as most of llama.cpp's built-in templates do themselves (the placeholders would hide
+    /// the whitespace from them). BOS is added when the model adds it and the template did not render it.
+    /// </para>
+    /// </remarks>
+    /// <param name="turns">The conversation, at most 65534 turns.</param>
+    /// <param name="addAssistantPrompt">End with the template's opening of an assistant turn.</param>
+    /// <param name="template">A template or built-in template name instead of the model's.</param>
+    public int[]? TokenizeChat(IReadOnlyList<ChatTurn> turns, bool addAssistantPrompt = true, string? template = null) =>
+        TokenizeChat(turns, addAssistantPrompt, template, continuation: null);
+
+    /// <summary>
+    /// As <see cref="TokenizeChat(IReadOnlyList{ChatTurn}, bool, string?)"/>, with <paramref name="continuation"/> (text)
+    /// appended after the rendered prompt and tokenised in the same stretch as the template's last text.
+    /// </summary>
+    internal int[]? TokenizeChat(IReadOnlyList<ChatTurn> turns, bool addAssistantPrompt, string? template, string? continuation)
+    {
+        ArgumentNullException.ThrowIfNull(turns);
+        if (turns.Count > PlaceholderCount)
+        {
+            throw new ArgumentException($"A chat prompt holds at most {PlaceholderCount} turns, not {turns.Count}.", nameof(turns));
+        }
+
+        var placeholders = new ChatTurn[turns.Count];
+        for (var i = 0; i < turns.Count; i++)
+        {
+            placeholders[i] = new ChatTurn(turns[i].Role, char.ConvertFromUtf32(FirstPlaceholder + i));
+        }
+
+        if (ApplyChatTemplate(placeholders, addAssistantPrompt, template) is not { } rendered)
+        {
+            return null;
+        }
+
+        var tokens = new List<int>();
+        var stretch = new StringBuilder();
+        void Flush()
+        {
+            if (stretch.Length > 0)
+            {
+                tokens.AddRange(Tokenize(stretch.ToString(), addSpecial: false, parseSpecial: false));
+                stretch.Clear();
+            }
+        }
+
+        var at = 0;
+        while (at < rendered.Length)
+        {
+            if (char.IsHighSurrogate(rendered[at]) && at + 1 < rendered.Length && char.IsLowSurrogate(rendered[at + 1])
+                && char.ConvertToUtf32(rendered[at], rendered[at + 1]) - FirstPlaceholder is var index && index >= 0 && index < turns.Count)
+            {
+                stretch.Append(turns[index].Content.Trim());
+                at += 2;
+            }
+            else if (ControlTokenAt(rendered, at) is (var text, var token))
+            {
+                Flush();
+                tokens.Add(token);
+                at += text.Length;
+            }
+            else
+            {
+                stretch.Append(rendered[at]);
+                at++;
+            }
+        }
+
+        stretch.Append(continuation);
+        Flush();
+        if (AddsBeginOfSequence && BeginOfSequence >= 0 && (tokens.Count == 0 || tokens[0] != BeginOfSequence))
+        {
+            tokens.Insert(0, BeginOfSequence);
+        }
+
+        return [.. tokens];
+    }
+
     /// <inheritdoc />
     public void Dispose() => _handle.Dispose();
 
-    private byte[] PieceOf(int token)
+    private (string Text, int Token)? ControlTokenAt(string text, int at)
+    {
+        if (_controlTokens.TryGetValue(text[at], out var candidates))
+        {
+            foreach (var candidate in candidates)
+            {
+                if (text.AsSpan(at).StartsWith(candidate.Text, StringComparison.Ordinal))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The tokens llama.cpp's special-token parsing cuts text at (control and unknown), by first character, longest first.</summary>
+    private Dictionary<char, (string Text, int Token)[]> ControlTokens()
+    {
+        var found = new List<(string Text, int Token)>();
+        for (var token = 0; token < VocabularySize; token++)
+        {
+            if ((LlamaApi.llama_vocab_get_attr(_vocab, token) & (AttributeControl | AttributeUnknown)) != 0
+                && Encoding.UTF8.GetString(PieceOf(token, special: true)) is { Length: > 0 } text)
+            {
+                found.Add((text, token));
+            }
+        }
+
+        return found
+            .GroupBy(t => t.Text[0])
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Text.Length).ToArray());
+    }
+
+    private byte[] PieceOf(int token, bool special)
     {
         unsafe
         {
             var buffer = stackalloc byte[128];
-            var n = LlamaApi.llama_token_to_piece(_vocab, token, buffer, 128, 0, false);
+            var n = LlamaApi.llama_token_to_piece(_vocab, token, buffer, 128, 0, special);
             if (n < 0)
             {
                 var large = new byte[-n];
                 fixed (byte* l = large)
                 {
-                    n = LlamaApi.llama_token_to_piece(_vocab, token, l, large.Length, 0, false);
+                    n = LlamaApi.llama_token_to_piece(_vocab, token, l, large.Length, 0, special);
                 }
 
                 return large[..Math.Max(0, n)];
