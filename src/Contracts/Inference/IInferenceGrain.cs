@@ -1,3 +1,5 @@
+using AgentTheater.Contracts.Scenarios;
+
 namespace AgentTheater.Contracts.Inference;
 
 /// <summary>
@@ -46,12 +48,29 @@ public interface IInferenceGrain : IGrainWithIntegerKey
 /// Whether the pool removes a dropped chunk of a session's cached prompt and moves the rest back, instead of prefilling
 /// the rest again.
 /// </param>
+/// <param name="AutoFormat">The prompt format <c>prompt_format: auto</c> gives on this pool's model (script or chat).</param>
+/// <param name="ChatMessageTokens">
+/// Tokens the model's chat template adds around each message (its role markers); 0 when it has no template llama.cpp
+/// knows, so the chat format cannot be used.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.PromptLimits")]
 public sealed record PromptLimits(
     [property: Id(0)] int TrainingContext,
     [property: Id(1)] int SequenceContext,
-    [property: Id(2)] bool ShiftsContext)
+    [property: Id(2)] bool ShiftsContext,
+    [property: Id(3)] PromptFormatChoice AutoFormat = PromptFormatChoice.Script,
+    [property: Id(4)] int ChatMessageTokens = 0)
 {
+    /// <summary>The format a scenario's <paramref name="choice"/> gives on this pool.</summary>
+    /// <exception cref="ArgumentException">The chat format is asked of a model without a chat template llama.cpp knows.</exception>
+    public PromptFormatChoice Resolve(PromptFormatChoice choice) => choice switch
+    {
+        PromptFormatChoice.Auto => AutoFormat,
+        PromptFormatChoice.Chat when ChatMessageTokens == 0 =>
+            throw new ArgumentException("prompt_format: chat needs a model with a chat template llama.cpp recognises; this pool's model has none (use script or auto).", nameof(choice)),
+        _ => choice,
+    };
+
     /// <summary>Most tokens a prompt and its generation together should take: the smaller of the two contexts.</summary>
     public int Tokens => TrainingContext > 0 ? Math.Min(TrainingContext, SequenceContext) : SequenceContext;
 }

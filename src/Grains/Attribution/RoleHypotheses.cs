@@ -77,16 +77,19 @@ public static class RoleHypotheses
     }
 
     /// <summary>
-    /// The dialogue prompt of <paramref name="hypothesis"/> within the context budget: the oldest witnessed lines left
-    /// out as the character's own prompt leaves them out (<see cref="PromptBudget"/>).
+    /// The dialogue prompt of <paramref name="hypothesis"/> within the context budget and in the scenario's prompt
+    /// format: the oldest witnessed lines left out as the character's own prompt leaves them out (<see cref="PromptBudget"/>).
     /// </summary>
-    public static async Task<string> PromptAsync(
+    public static async Task<DialogueRequest> PromptAsync(
         PromptBudget budget, IInferenceGrain inference, RoleHypothesis hypothesis, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed)
     {
         ArgumentNullException.ThrowIfNull(budget);
         ArgumentNullException.ThrowIfNull(hypothesis);
-        var (kept, omitted) = await budget.FitAsync(inference, casting, witnessed, (c, lines, omittedEarlier) => Prompt(hypothesis, c, lines, omittedEarlier));
-        return Prompt(hypothesis, casting, kept, omitted > 0);
+        ArgumentNullException.ThrowIfNull(casting);
+        var (prompt, _) = hypothesis.Card is { } card
+            ? await budget.PromptAsync(inference, casting with { Persona = card }, witnessed)
+            : await budget.PromptAsync(inference, casting, witnessed, persona: false);
+        return prompt;
     }
 
     /// <summary>
@@ -107,10 +110,13 @@ public static class RoleHypotheses
         return transcript.Where(l => l.Index < index && (l.To is null || l.To == characterId)).OrderBy(l => l.Index);
     }
 
-    /// <summary>The line as the continuation after the name cue, with the leading space generation produced.</summary>
-    public static string Continuation(SceneLine line)
+    /// <summary>
+    /// The line as the continuation of its prompt: after the script's name cue with the leading space generation
+    /// produced, or as the assistant's reply text in the chat format.
+    /// </summary>
+    public static string Continuation(SceneLine line, bool chat = false)
     {
         ArgumentNullException.ThrowIfNull(line);
-        return " " + DialoguePrompt.Flatten(line.Text);
+        return chat ? DialoguePrompt.Flatten(line.Text) : " " + DialoguePrompt.Flatten(line.Text);
     }
 }

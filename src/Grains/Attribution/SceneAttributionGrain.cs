@@ -231,17 +231,19 @@ internal sealed partial class SceneAttributionGrain(
     private async Task<IReadOnlyList<ScoreCall>> CallsAsync(
         SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, IReadOnlyList<IReadOnlyList<SceneLine>> contexts, SceneLine line)
     {
-        var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling);
+        var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling, scene.PromptFormat);
         var inference = GrainFactory.GetGrain<IInferenceGrain>(0);
         var calls = new List<ScoreCall>(contexts.Count * hypotheses.Count);
         foreach (var witnessed in contexts)
         {
             foreach (var hypothesis in hypotheses)
             {
+                var prompt = await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed);
                 calls.Add(new ScoreCall(
                     RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id),
-                    await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed),
-                    RoleHypotheses.Continuation(line)));
+                    prompt.Text,
+                    RoleHypotheses.Continuation(line, chat: prompt.Messages is not null),
+                    prompt.Messages));
             }
         }
 

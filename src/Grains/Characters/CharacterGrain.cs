@@ -91,14 +91,15 @@ internal sealed partial class CharacterGrain(
             reply = await inference.Generate(
                 new GenerateCall(
                     session,
-                    prompt,
+                    prompt.Text,
                     sampling.MaxTokensPerLine,
                     sampling.Temperature,
                     sampling.TopP,
                     sampling.TopK,
                     sampling.RepetitionPenalty,
                     request.Seed,
-                    DialoguePrompt.StopStrings(casting)),
+                    DialoguePrompt.StopStrings(casting),
+                    prompt.Messages),
                 cancellationToken);
         }
         catch (Exception e)
@@ -133,7 +134,7 @@ internal sealed partial class CharacterGrain(
     {
         var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
         var (prompt, _) = await _budget.PromptAsync(GrainFactory.Inference(this.GetPrimaryKeyString()), casting, state.State.Witnessed);
-        return new CharacterView(casting.Persona, [.. state.State.Witnessed], prompt);
+        return new CharacterView(casting.Persona, [.. state.State.Witnessed], prompt.Display);
     }
 
     public async Task<ForkReply> ForkInto(CharacterFork fork)
@@ -150,7 +151,7 @@ internal sealed partial class CharacterGrain(
         var session = this.GetPrimaryKeyString();
         var inference = GrainFactory.Inference(session);
         var (prompt, _) = await _budget.PromptAsync(inference, casting with { Sampling = fork.Sampling }, shared);
-        var reply = await inference.Fork(new ForkCall(session, prompt, [.. branches.Select(b => b.Key)]));
+        var reply = await inference.Fork(new ForkCall(session, prompt.Text, [.. branches.Select(b => b.Key)], prompt.Messages));
         LogForked(logger, casting.Persona.Id, branches.Count, reply.CopiedTokens, reply.PrefillTokens);
         return reply;
     }

@@ -22,6 +22,9 @@ public static class DialoguePrompt
     /// </summary>
     public const string OmittedMarker = "[Earlier] earlier lines of the scene are left out";
 
+    /// <summary><see cref="OmittedMarker"/> in the chat format's system message.</summary>
+    public const string OmittedChatMarker = "Earlier lines of the scene are left out.";
+
     /// <summary>
     /// Builds the prompt ending in <c>"{Name}:"</c>. With <paramref name="omittedEarlier"/>, <paramref name="witnessed"/>
     /// are the lines a context budget kept, and <see cref="OmittedMarker"/> says that earlier ones were left out.
@@ -68,7 +71,7 @@ public static class DialoguePrompt
     /// included) as a user turn <c>Speaker: text</c> (whispers marked as in the script); the character's own lines as
     /// assistant turns (their text only). The pool ends it with the template's assistant prompt.
     /// </summary>
-    public static IReadOnlyList<PromptMessage> BuildChat(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    public static IReadOnlyList<PromptMessage> BuildChat(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
@@ -90,19 +93,23 @@ public static class DialoguePrompt
             card.Append("How you speak: ").Append(persona.SpeakingStyle).Append('\n');
         }
 
-        return ChatScene(card, casting, witnessed);
+        return ChatScene(card, casting, witnessed, omittedEarlier);
     }
 
     /// <summary>
     /// <see cref="BuildChat"/> without a persona: the system message holds only who is present, the setting and the
     /// instruction to speak as the character (by name). Attribution's "no role" explanation in the chat format.
     /// </summary>
-    public static IReadOnlyList<PromptMessage> BuildChatWithoutPersona(CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    public static IReadOnlyList<PromptMessage> BuildChatWithoutPersona(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
-        return ChatScene(new StringBuilder(), casting, witnessed);
+        return ChatScene(new StringBuilder(), casting, witnessed, omittedEarlier);
     }
+
+    /// <summary>The content of the chat message a witnessed line becomes (<see cref="BuildChat"/>).</summary>
+    public static string ChatContent(CharacterCasting casting, SceneLine line) =>
+        IsOwnLine(casting, line) ? Flatten(line.Text) : $"{Cue(line)} {Flatten(line.Text)}";
 
     /// <summary>The character under its own name in another role: the card is the name and that role, nothing else.</summary>
     public static PersonaCard AsRole(PersonaCard persona, string role)
@@ -175,7 +182,7 @@ public static class DialoguePrompt
 
     private static string Cue(SceneLine line) => line.To is null ? line.Speaker + ":" : line.Speaker + " (whispering to you):";
 
-    private static List<PromptMessage> ChatScene(StringBuilder card, CharacterCasting casting, IEnumerable<SceneLine> witnessed)
+    private static List<PromptMessage> ChatScene(StringBuilder card, CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier)
     {
         var persona = casting.Persona;
         var others = casting.CastNames.Where(n => n != persona.Name).ToList();
@@ -184,16 +191,20 @@ public static class DialoguePrompt
             card.Append("Also present: ").AppendJoin(", ", others).Append('\n');
         }
 
-        card.Append("The scene: ").Append(casting.Setting).Append("\n\n")
+        card.Append("The scene: ").Append(casting.Setting).Append('\n');
+        if (omittedEarlier)
+        {
+            card.Append(OmittedChatMarker).Append('\n');
+        }
+
+        card.Append('\n')
             .Append("You speak only as ").Append(persona.Name).Append(". Each message you receive is a line said by someone in the scene. ")
             .Append("Reply with ").Append(persona.Name).Append("'s next line only: one line of dialogue, without the name in front, ")
             .Append("never a line for anyone else.");
         var messages = new List<PromptMessage> { PromptMessage.System(card.ToString()) };
         foreach (var line in witnessed)
         {
-            messages.Add(IsOwnLine(casting, line)
-                ? PromptMessage.Assistant(Flatten(line.Text))
-                : PromptMessage.User($"{Cue(line)} {Flatten(line.Text)}"));
+            messages.Add(IsOwnLine(casting, line) ? PromptMessage.Assistant(ChatContent(casting, line)) : PromptMessage.User(ChatContent(casting, line)));
         }
 
         return messages;

@@ -23,15 +23,17 @@ public sealed class PromptBudget
     private PromptLimits? _limits;
 
     /// <summary>
-    /// The index of the first of <paramref name="lines"/> (each as it appears in the prompt) that a prompt whose pinned
-    /// part is <paramref name="pinned"/> can keep, leaving <paramref name="lineTokens"/> tokens to generate.
+    /// The index of the first of <paramref name="lines"/> (each as it appears in the prompt, taking
+    /// <paramref name="perLine"/> tokens more) that a prompt whose pinned part is <paramref name="pinned"/> (taking
+    /// <paramref name="pinnedExtra"/> tokens more) can keep, leaving <paramref name="lineTokens"/> tokens to generate.
     /// </summary>
     /// <exception cref="PromptBudgetException">The pinned part alone does not fit.</exception>
-    public async Task<int> FirstKeptAsync(IInferenceGrain inference, string who, string pinned, IReadOnlyList<string> lines, int lineTokens)
+    public async Task<int> FirstKeptAsync(
+        IInferenceGrain inference, string who, string pinned, IReadOnlyList<string> lines, int lineTokens, int perLine = 0, int pinnedExtra = 0)
     {
         ArgumentNullException.ThrowIfNull(inference);
         ArgumentNullException.ThrowIfNull(lines);
-        _limits ??= await inference.GetPromptLimits();
+        var limits = await LimitsAsync(inference);
         var missing = lines.Prepend(pinned).Where(t => !_tokens.ContainsKey(t)).Distinct(StringComparer.Ordinal).ToList();
         if (missing.Count > 0)
         {
@@ -42,47 +44,61 @@ public sealed class PromptBudget
             }
         }
 
-        var room = Room(_limits, _tokens[pinned], lineTokens);
+        var pinnedTokens = _tokens[pinned] + pinnedExtra;
+        var room = Room(limits, pinnedTokens, lineTokens);
         if (room < 0)
         {
-            throw new PromptBudgetException(who, _tokens[pinned], Usable(_limits, lineTokens));
+            throw new PromptBudgetException(who, pinnedTokens, Usable(limits, lineTokens));
         }
 
-        return ContextWindow.FirstKept([.. lines.Select(l => _tokens[l])], room);
+        return ContextWindow.FirstKept([.. lines.Select(l => _tokens[l] + perLine)], room);
     }
 
     /// <summary>
-    /// The lines of <paramref name="witnessed"/> that <paramref name="casting"/>'s prompt keeps, and how many it leaves
-    /// out. <paramref name="build"/> renders the prompt (the persona's, or the one without a persona): the pinned part
-    /// is what it renders with no lines and the omitted-lines marker.
+    /// The prompt <paramref name="casting"/> speaks from after <paramref name="witnessed"/>, within the budget, in the
+    /// scenario's prompt format as the pool resolves it: script text, or chat messages. Without
+    /// <paramref name="persona"/>, the prompt without a card (attribution's "no role"). Also returns how many of the
+    /// oldest lines it left out.
     /// </summary>
-    public async Task<(IReadOnlyList<SceneLine> Kept, int Omitted)> FitAsync(
-        IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, Func<CharacterCasting, IEnumerable<SceneLine>, bool, string> build)
+    public async Task<(DialogueRequest Prompt, int Omitted)> PromptAsync(
+        IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, bool persona = true)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
-        ArgumentNullException.ThrowIfNull(build);
-        var first = await FirstKeptAsync(
-            inference,
-            $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}",
-            build(casting, [], true),
-            [.. witnessed.Select(DialoguePrompt.Line)],
-            casting.Sampling.MaxTokensPerLine);
-        return first == 0 ? (witnessed, 0) : ([.. witnessed.Skip(first)], first);
+        var limits = await LimitsAsync(inference);
+        var chat = limits.Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
+        var who = $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}";
+        int first;
+        if (chat)
+        {
+            // The system message is pinned; each line is a message of its own, with the template's markers around it.
+            var system = Render(casting, [], omittedEarlier: true, persona, chat: true).Messages![0].Content;
+            first = await FirstKeptAsync(
+                inference, who, system, [.. witnessed.Select(l => DialoguePrompt.ChatContent(casting, l))], casting.Sampling.MaxTokensPerLine,
+                perLine: limits.ChatMessageTokens, pinnedExtra: 2 * limits.ChatMessageTokens);
+        }
+        else
+        {
+            first = await FirstKeptAsync(
+                inference, who, Render(casting, [], omittedEarlier: true, persona, chat: false).Text, [.. witnessed.Select(DialoguePrompt.Line)], casting.Sampling.MaxTokensPerLine);
+        }
+
+        var kept = first == 0 ? witnessed : [.. witnessed.Skip(first)];
+        return (Render(casting, kept, first > 0, persona, chat), first);
     }
 
-    /// <summary>The prompt <paramref name="casting"/> speaks from after <paramref name="witnessed"/>, within the budget.</summary>
-    public async Task<(string Prompt, int Omitted)> PromptAsync(IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed)
-    {
-        var (kept, omitted) = await FitAsync(inference, casting, witnessed, DialoguePrompt.Build);
-        return (DialoguePrompt.Build(casting, kept, omitted > 0), omitted);
-    }
+    private async Task<PromptLimits> LimitsAsync(IInferenceGrain inference) => _limits ??= await inference.GetPromptLimits();
+
+    private static DialogueRequest Render(CharacterCasting casting, IReadOnlyList<SceneLine> lines, bool omittedEarlier, bool persona, bool chat) => chat
+        ? new DialogueRequest(string.Empty, persona ? DialoguePrompt.BuildChat(casting, lines, omittedEarlier) : DialoguePrompt.BuildChatWithoutPersona(casting, lines, omittedEarlier))
+        : new DialogueRequest(persona ? DialoguePrompt.Build(casting, lines, omittedEarlier) : DialoguePrompt.BuildWithoutPersona(casting, lines, omittedEarlier), null);
 
     /// <summary>
     /// Every character's pinned prompt part in every scene of <paramref name="scenario"/> (its card, the scene's
-    /// setting, the omitted-lines marker and its name cue): what must fit before any line does.
+    /// setting, the omitted-lines marker and its name cue; in the <paramref name="chat"/> format, the system message):
+    /// what must fit before any line does.
     /// </summary>
-    public static IReadOnlyList<PinnedPrompt> PinnedPrompts(ScenarioDefinition scenario)
+    public static IReadOnlyList<PinnedPrompt> PinnedPrompts(ScenarioDefinition scenario, bool chat = false)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         var pinned = new List<PinnedPrompt>();
@@ -92,8 +108,8 @@ public sealed class PromptBudget
             foreach (var id in scene.Present)
             {
                 var card = scenario.Character(id);
-                var casting = new CharacterCasting(scene.Id, card, scene.Setting, names, scenario.Sampling);
-                pinned.Add(new PinnedPrompt(scene.Id, card, DialoguePrompt.Build(casting, [], omittedEarlier: true)));
+                var casting = new CharacterCasting(scene.Id, card, scene.Setting, names, scenario.Sampling, scenario.PromptFormat);
+                pinned.Add(new PinnedPrompt(scene.Id, card, chat ? DialoguePrompt.BuildChat(casting, [], omittedEarlier: true)[0].Content : DialoguePrompt.Build(casting, [], omittedEarlier: true)));
             }
         }
 
@@ -124,14 +140,20 @@ public sealed class PromptBudget
         return null;
     }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first character of <paramref name="scenario"/> whose card and setting alone do not fit the pool's prompts.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when <paramref name="scenario"/> cannot play on the pool: it asks for the
+    /// chat format of a model without a chat template, or a character's card and setting alone do not fit (named).
+    /// </summary>
     public static async Task CheckAsync(IInferenceGrain inference, ScenarioDefinition scenario)
     {
         ArgumentNullException.ThrowIfNull(inference);
-        var pinned = PinnedPrompts(scenario);
+        ArgumentNullException.ThrowIfNull(scenario);
         var limits = await inference.GetPromptLimits();
+        var chat = limits.Resolve(scenario.PromptFormat) == PromptFormatChoice.Chat;
+        var pinned = PinnedPrompts(scenario, chat);
         var counts = await inference.CountTokens([.. pinned.Select(p => p.Text)]);
-        if (FindOversized(scenario, pinned, counts, limits) is { } error)
+        var extra = chat ? 2 * limits.ChatMessageTokens : 0;
+        if (FindOversized(scenario, pinned, [.. counts.Select(c => c + extra)], limits) is { } error)
         {
             throw new ArgumentException(error, nameof(scenario));
         }
@@ -168,3 +190,12 @@ public sealed class PromptBudgetException(string who, int pinnedTokens, int usab
 /// <param name="Card">The character.</param>
 /// <param name="Text">Its card, the setting, the omitted-lines marker and its name cue, as the prompt renders them.</param>
 public sealed record PinnedPrompt(string SceneId, PersonaCard Card, string Text);
+
+/// <summary>A dialogue prompt as the pool takes it: script text, or chat messages (then <see cref="Text"/> is empty).</summary>
+/// <param name="Text">The script-format prompt.</param>
+/// <param name="Messages">The chat-format prompt, or null.</param>
+public sealed record DialogueRequest(string Text, IReadOnlyList<PromptMessage>? Messages)
+{
+    /// <summary>The prompt as one text for people to read (a chat prompt as <c>role: content</c> blocks).</summary>
+    public string Display => Messages is null ? Text : string.Join("\n\n", Messages.Select(m => $"{m.Role}: {m.Content}"));
+}

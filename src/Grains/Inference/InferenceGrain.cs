@@ -1,4 +1,5 @@
 using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
@@ -78,7 +79,12 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
     }
 
     public Task<PromptLimits> GetPromptLimits() =>
-        Task.FromResult(new PromptLimits(pool.Model.TrainedContextLength, pool.SequenceContextLength, pool.ShiftsContext));
+        Task.FromResult(new PromptLimits(
+            pool.Model.TrainedContextLength,
+            pool.SequenceContextLength,
+            pool.ShiftsContext,
+            pool.PromptFormat == PromptFormat.Chat ? PromptFormatChoice.Chat : PromptFormatChoice.Script,
+            pool.ChatMessageTokens));
 
     public Task<IReadOnlyList<int>> CountTokens(IReadOnlyList<string> texts)
     {

@@ -29,6 +29,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     private readonly Thread _scheduler;
     private readonly bool _ownsModel;
     private readonly bool _canShift;
+    private int? _chatMessageTokens;
     private long _clock;
     private int _disposed;
 
@@ -111,6 +112,20 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     /// <summary>The format for a scenario's request: <paramref name="requested"/>, or <see cref="PromptFormat"/> when null (auto).</summary>
     /// <exception cref="PromptFormatException">Chat was requested and the model has no template llama.cpp recognises.</exception>
     public PromptFormat ResolvePromptFormat(PromptFormat? requested) => PromptFormats.Resolve(Model, requested);
+
+    /// <summary>
+    /// Tokens the model's chat template adds around one more message (role markers and separators, measured on a
+    /// one-word user message); 0 when llama.cpp does not know the template.
+    /// </summary>
+    public int ChatMessageTokens => _chatMessageTokens ??= MeasureChatMessageTokens();
+
+    private int MeasureChatMessageTokens()
+    {
+        ChatTurn system = new("system", "x");
+        var one = Model.TokenizeChat([system], addAssistantPrompt: false);
+        var two = Model.TokenizeChat([system, new ChatTurn("user", "x")], addAssistantPrompt: false);
+        return one is null || two is null ? 0 : Math.Max(1, two.Length - one.Length - CountTokens("x"));
+    }
 
     /// <summary>
     /// Starts a generation. Argument errors throw here; a full queue, a prompt too long, cancellation or a
