@@ -7,13 +7,14 @@ using AgentTheater.Inference.Native;
 
 namespace AgentTheater.Client.Commands;
 
-/// <summary><c>agent-theater bench inference</c>.</summary>
+/// <summary><c>agent-theater bench inference</c>, and <c>bench scene</c> (<see cref="BenchSceneCommand"/>).</summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
         var command = new Command("bench", "Benchmarks (figures go to docs/performance.md).");
         command.Subcommands.Add(CreateInference());
+        command.Subcommands.Add(BenchSceneCommand.Create());
         return command;
     }
 

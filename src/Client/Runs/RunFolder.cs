@@ -173,7 +173,7 @@ internal sealed class RunFolder(string path)
     }
 
     /// <summary>Write to a temporary file and rename, so a crash never leaves half a transcript.</summary>
-    private static void WriteAtomically(string file, string text)
+    internal static void WriteAtomically(string file, string text)
     {
         var temporary = file + ".tmp";
         File.WriteAllText(temporary, text);
