@@ -55,7 +55,8 @@ public sealed class TheaterTests(TheaterClusterFixture fixture)
             Assert.NotEqual(characterLines[i - 1].SpeakerId, characterLines[i].SpeakerId);
         }
 
-        // The first choice, recomputed independently: score every name cue after the narration.
+        // The first choice, recomputed independently: score every name cue after the narration and compare them per
+        // token (nobody has spoken and the narration names nobody, so the turn-taking prior is the same for all).
         var prompt = new StringBuilder("[Scene] ").Append(Scene(TurnPolicy.Director, 4).Setting).Append("\n\n");
         foreach (var line in transcript.TakeWhile(l => l.Kind != LineKind.Character))
         {
@@ -64,7 +65,7 @@ public sealed class TheaterTests(TheaterClusterFixture fixture)
 
         var cast = new[] { Marta, Quill, Bo };
         var scores = await fixture.Client.GetGrain<IInferenceGrain>(0).Score([.. cast.Select(c => new ScoreCall(null, prompt.ToString(), c.Name + ":"))], Cancel);
-        var expected = cast[Enumerable.Range(0, cast.Length).MaxBy(i => scores[i].LogProbability)];
+        var expected = cast[Enumerable.Range(0, cast.Length).MaxBy(i => scores[i].LogProbability / scores[i].Tokens)];
         Assert.Equal(expected.Id, characterLines[0].SpeakerId);
     }
 
