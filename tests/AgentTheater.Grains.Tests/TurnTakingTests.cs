@@ -120,18 +120,28 @@ public sealed class TurnTakingTests
     }
 
     [Theory]
-    [InlineData(null, 9, 4, false, 0.0)]
-    [InlineData(null, 9, 4, true, 2.0)]
+    [InlineData(null, 9, 4, false, 4.0 * 6 / 3)]
+    [InlineData(null, 9, 4, true, 2.0 + (4.0 * 6 / 3))]
     [InlineData(8, 9, 4, false, -4.0)]
     [InlineData(7, 9, 4, false, -4.0 * 2 / 3)]
     [InlineData(6, 9, 4, false, -4.0 / 3)]
     [InlineData(5, 9, 4, false, 0.0)]
-    [InlineData(1, 9, 4, false, 0.0)]
+    [InlineData(1, 9, 4, false, 4.0 * 4 / 3)]
     [InlineData(7, 9, 4, true, 2.0 - (4.0 * 2 / 3))]
     [InlineData(8, 9, 2, false, -4.0)]
     [InlineData(7, 9, 2, false, 0.0)]
-    public void Prior_PenaltyDecaysOverTheCastSize_BoostWhenAddressed(int? lastTurn, int turn, int castSize, bool addressed, double prior) =>
+    [InlineData(5, 9, 2, false, 4.0 * 2)]
+    public void Prior_LinearInSilence_PenaltyForRecentSpeakers_BoostPastTheFairShare_AndWhenAddressed(int? lastTurn, int turn, int castSize, bool addressed, double prior) =>
         Assert.Equal(prior, Floor.Prior(lastTurn, turn, castSize, addressed), 1e-9);
+
+    [Fact]
+    public void ScaleToModelWeight_LikeliestAtZero_AWideSpreadCompressedToTheWeight()
+    {
+        Assert.Equal([0.0, -TurnTaking.ModelWeight, -TurnTaking.ModelWeight / 2], TurnTaking.ScaleToModelWeight([-1.0, -41.0, -21.0]));
+        Assert.Equal([0.0, -1.0], TurnTaking.ScaleToModelWeight([-1.0, -2.0]));
+        Assert.Equal([0.0, 0.0], TurnTaking.ScaleToModelWeight([-2.0, -2.0]));
+        Assert.Empty(TurnTaking.ScaleToModelWeight([]));
+    }
 
     [Fact]
     public void Likeliest_AddsThePriorToTheLogProbability_FirstOfEquals()

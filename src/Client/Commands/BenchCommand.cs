@@ -15,6 +15,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Benchmarks (figures go to docs/performance.md).");
         command.Subcommands.Add(CreateInference());
         command.Subcommands.Add(BenchSceneCommand.Create());
+        command.Subcommands.Add(BenchShiftCommand.Create());
         return command;
     }
 

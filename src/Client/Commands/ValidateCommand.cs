@@ -1,8 +1,10 @@
 using System.CommandLine;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Grains.Characters;
 using AgentTheater.Grains.Scenarios;
+using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Native;
 
 namespace AgentTheater.Client.Commands;
@@ -36,14 +38,23 @@ internal static class ValidateCommand
     }
 
     /// <summary>Every character's card and setting against the model's prompts: the check a run makes at its start.</summary>
-    private static void CheckBudget(string path, Contracts.Scenarios.ScenarioDefinition scenario, string modelPath, int sequenceContext)
+    private static void CheckBudget(string path, ScenarioDefinition scenario, string modelPath, int sequenceContext)
     {
         using var loggers = CommandLogging.LlamaErrorsOnly();
         LlamaLibrary.Initialize(logger: loggers.CreateLogger("llama.cpp"));
         using var loaded = LlamaModel.Load(modelPath, vocabularyOnly: true);
-        var pinned = PromptBudget.PinnedPrompts(scenario);
-        var counts = pinned.Select(p => loaded.Tokenize(p.Text, addSpecial: false, parseSpecial: false).Length).ToList();
-        var limits = new PromptLimits(loaded.TrainedContextLength, sequenceContext, ShiftsContext: false);
+        var requested = scenario.PromptFormat switch
+        {
+            PromptFormatChoice.Script => PromptFormat.Script,
+            PromptFormatChoice.Chat => PromptFormat.Chat,
+            _ => (PromptFormat?)null,
+        };
+        var chat = PromptFormats.Resolve(loaded, requested) == PromptFormat.Chat;
+        var chatMessageTokens = chat ? PromptFormats.ChatMessageTokens(loaded) : 0;
+        var limits = new PromptLimits(loaded.TrainedContextLength, sequenceContext, ShiftsContext: false, ChatMessageTokens: chatMessageTokens);
+        var pinned = PromptBudget.PinnedPrompts(scenario, chat);
+        var extra = PromptBudget.PinnedExtra(scenario, limits, chat);
+        var counts = pinned.Select(p => loaded.Tokenize(p.Text, addSpecial: false, parseSpecial: false).Length + extra).ToList();
         if (PromptBudget.FindOversized(scenario, pinned, counts, limits) is { } error)
         {
             throw new ArgumentException($"{path}: {error} (model {Path.GetFileName(modelPath)})");

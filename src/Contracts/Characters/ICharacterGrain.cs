@@ -55,6 +55,7 @@ public sealed record CharacterFork(
 /// <param name="CastNames">Names of everyone on stage (the character's included), for stop cues.</param>
 /// <param name="Sampling">Sampling settings.</param>
 /// <param name="PromptFormat">The prompt format the scenario asks for.</param>
+/// <param name="Memory">What the character keeps of the lines its context budget drops.</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.CharacterCasting")]
 public sealed record CharacterCasting(
     [property: Id(0)] string SceneKey,
@@ -62,7 +63,8 @@ public sealed record CharacterCasting(
     [property: Id(2)] string Setting,
     [property: Id(3)] IReadOnlyList<string> CastNames,
     [property: Id(4)] SamplingSettings Sampling,
-    [property: Id(5)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto);
+    [property: Id(5)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto,
+    [property: Id(6)] MemorySummary Memory = MemorySummary.None);
 
 /// <summary>A request to speak.</summary>
 /// <param name="Index">Transcript index the line will have.</param>

@@ -9,6 +9,7 @@ namespace AgentTheater.Contracts.Scenarios;
 /// <param name="Model">Model file (GGUF) to play with, or null for the default.</param>
 /// <param name="WatchRoles">Extra roles that attribution scores every line against (e.g. "a pirate").</param>
 /// <param name="PromptFormat">How characters' prompts are laid out for the model (the scenario's <c>prompt_format</c>).</param>
+/// <param name="Memory">What a character keeps of the witnessed lines its context budget drops (the scenario's <c>memory</c>).</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.ScenarioDefinition")]
 public sealed record ScenarioDefinition(
     [property: Id(0)] string Name,
@@ -18,7 +19,8 @@ public sealed record ScenarioDefinition(
     [property: Id(4)] int Replicas = 1,
     [property: Id(5)] string? Model = null,
     [property: Id(6)] IReadOnlyList<string>? WatchRoles = null,
-    [property: Id(7)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto)
+    [property: Id(7)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto,
+    [property: Id(8)] MemorySummary Memory = MemorySummary.None)
 {
     /// <summary>The persona card with <paramref name="id"/>.</summary>
     public PersonaCard Character(string id) =>
@@ -142,3 +144,16 @@ public sealed record SamplingSettings(
     [property: Id(3)] float RepetitionPenalty = 1.1f,
     [property: Id(4)] long Seed = 1,
     [property: Id(5)] int MaxTokensPerLine = 48);
+
+/// <summary>What a character keeps of the witnessed lines its context budget drops (<c>memory: {summary: ...}</c>).</summary>
+public enum MemorySummary
+{
+    /// <summary>Nothing: the prompt says that earlier lines were left out.</summary>
+    None,
+
+    /// <summary>
+    /// The character's own model writes a short summary of the dropped lines through the pool (folding in the previous
+    /// summary), kept in the prompt after the card.
+    /// </summary>
+    Model,
+}

@@ -117,6 +117,7 @@ public sealed record SceneLineage(
 /// <param name="Scenario">Scenario name (metric tag); null for a scene started on its own.</param>
 /// <param name="WatchRoles">Roles attribution scores every line against, besides the cast's (the scenario's <c>watch_roles</c>).</param>
 /// <param name="PromptFormat">How the characters' prompts are laid out (the scenario's <c>prompt_format</c>).</param>
+/// <param name="Memory">What characters keep of the lines their context budget drops (the scenario's <c>memory</c>).</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneStart")]
 public sealed record SceneStart(
     [property: Id(0)] string RunId,
@@ -126,7 +127,8 @@ public sealed record SceneStart(
     [property: Id(4)] SamplingSettings Sampling,
     [property: Id(5)] string? Scenario = null,
     [property: Id(6)] IReadOnlyList<string>? WatchRoles = null,
-    [property: Id(7)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto);
+    [property: Id(7)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto,
+    [property: Id(8)] MemorySummary Memory = MemorySummary.None);
 
 /// <summary>Lifecycle of a scene.</summary>
 public enum ScenePhase

@@ -27,9 +27,10 @@ public static class DialoguePrompt
 
     /// <summary>
     /// Builds the prompt ending in <c>"{Name}:"</c>. With <paramref name="omittedEarlier"/>, <paramref name="witnessed"/>
-    /// are the lines a context budget kept, and <see cref="OmittedMarker"/> says that earlier ones were left out.
+    /// are the lines a context budget kept, and <see cref="OmittedMarker"/> says that earlier ones were left out; a
+    /// <paramref name="memory"/> (the character's summary of them) follows the card as <c>[Memory]</c>.
     /// </summary>
-    public static string Build(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
+    public static string Build(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false, string? memory = null)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
@@ -49,6 +50,11 @@ public static class DialoguePrompt
         if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
         {
             text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
+        }
+
+        if (!string.IsNullOrWhiteSpace(memory))
+        {
+            text.Append("[Memory] ").Append(Flatten(memory)).Append('\n');
         }
 
         return AppendScene(text, casting, witnessed, omittedEarlier);
@@ -71,7 +77,7 @@ public static class DialoguePrompt
     /// included) as a user turn <c>Speaker: text</c> (whispers marked as in the script); the character's own lines as
     /// assistant turns (their text only). The pool ends it with the template's assistant prompt.
     /// </summary>
-    public static IReadOnlyList<PromptMessage> BuildChat(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
+    public static IReadOnlyList<PromptMessage> BuildChat(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false, string? memory = null)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
@@ -91,6 +97,11 @@ public static class DialoguePrompt
         if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
         {
             card.Append("How you speak: ").Append(persona.SpeakingStyle).Append('\n');
+        }
+
+        if (!string.IsNullOrWhiteSpace(memory))
+        {
+            card.Append("What you remember of the scene so far: ").Append(Flatten(memory)).Append('\n');
         }
 
         return ChatScene(card, casting, witnessed, omittedEarlier);

@@ -19,6 +19,9 @@ public sealed class PromptBudget
 
     private const int MarginTokens = 4;
 
+    /// <summary>Most tokens a character's summary of its dropped lines takes (<see cref="MemorySummary.Model"/>).</summary>
+    public const int MemoryTokens = 48;
+
     private readonly Dictionary<string, int> _tokens = new(StringComparer.Ordinal);
     private PromptLimits? _limits;
 
@@ -61,13 +64,16 @@ public sealed class PromptBudget
     /// oldest lines it left out.
     /// </summary>
     public async Task<(DialogueRequest Prompt, int Omitted)> PromptAsync(
-        IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, bool persona = true)
+        IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, bool persona = true, string? memory = null)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
         var limits = await LimitsAsync(inference);
         var chat = limits.Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
         var who = $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}";
+
+        // Room for a summary is kept whether or not one was written yet, so writing one never moves the cut.
+        var memoryRoom = persona && casting.Memory == MemorySummary.Model ? MemoryTokens + 8 : 0;
         int first;
         if (chat)
         {
@@ -75,23 +81,24 @@ public sealed class PromptBudget
             var system = Render(casting, [], omittedEarlier: true, persona, chat: true).Messages![0].Content;
             first = await FirstKeptAsync(
                 inference, who, system, [.. witnessed.Select(l => DialoguePrompt.ChatContent(casting, l))], casting.Sampling.MaxTokensPerLine,
-                perLine: limits.ChatMessageTokens, pinnedExtra: 2 * limits.ChatMessageTokens);
+                perLine: limits.ChatMessageTokens, pinnedExtra: (2 * limits.ChatMessageTokens) + memoryRoom);
         }
         else
         {
             first = await FirstKeptAsync(
-                inference, who, Render(casting, [], omittedEarlier: true, persona, chat: false).Text, [.. witnessed.Select(DialoguePrompt.Line)], casting.Sampling.MaxTokensPerLine);
+                inference, who, Render(casting, [], omittedEarlier: true, persona, chat: false).Text, [.. witnessed.Select(DialoguePrompt.Line)], casting.Sampling.MaxTokensPerLine,
+                pinnedExtra: memoryRoom);
         }
 
         var kept = first == 0 ? witnessed : [.. witnessed.Skip(first)];
-        return (Render(casting, kept, first > 0, persona, chat), first);
+        return (Render(casting, kept, first > 0, persona, chat, memory), first);
     }
 
     private async Task<PromptLimits> LimitsAsync(IInferenceGrain inference) => _limits ??= await inference.GetPromptLimits();
 
-    private static DialogueRequest Render(CharacterCasting casting, IReadOnlyList<SceneLine> lines, bool omittedEarlier, bool persona, bool chat) => chat
-        ? new DialogueRequest(string.Empty, persona ? DialoguePrompt.BuildChat(casting, lines, omittedEarlier) : DialoguePrompt.BuildChatWithoutPersona(casting, lines, omittedEarlier))
-        : new DialogueRequest(persona ? DialoguePrompt.Build(casting, lines, omittedEarlier) : DialoguePrompt.BuildWithoutPersona(casting, lines, omittedEarlier), null);
+    private static DialogueRequest Render(CharacterCasting casting, IReadOnlyList<SceneLine> lines, bool omittedEarlier, bool persona, bool chat, string? memory = null) => chat
+        ? new DialogueRequest(string.Empty, persona ? DialoguePrompt.BuildChat(casting, lines, omittedEarlier, memory) : DialoguePrompt.BuildChatWithoutPersona(casting, lines, omittedEarlier))
+        : new DialogueRequest(persona ? DialoguePrompt.Build(casting, lines, omittedEarlier, memory) : DialoguePrompt.BuildWithoutPersona(casting, lines, omittedEarlier), null);
 
     /// <summary>
     /// Every character's pinned prompt part in every scene of <paramref name="scenario"/> (its card, the scene's
@@ -152,11 +159,22 @@ public sealed class PromptBudget
         var chat = limits.Resolve(scenario.PromptFormat) == PromptFormatChoice.Chat;
         var pinned = PinnedPrompts(scenario, chat);
         var counts = await inference.CountTokens([.. pinned.Select(p => p.Text)]);
-        var extra = chat ? 2 * limits.ChatMessageTokens : 0;
+        var extra = PinnedExtra(scenario, limits, chat);
         if (FindOversized(scenario, pinned, [.. counts.Select(c => c + extra)], limits) is { } error)
         {
             throw new ArgumentException(error, nameof(scenario));
         }
+    }
+
+    /// <summary>
+    /// Tokens a pinned part takes besides its text (<see cref="PinnedPrompts"/>): the chat template's markers around the
+    /// system message and the generation prompt, and the room kept for a summary.
+    /// </summary>
+    public static int PinnedExtra(ScenarioDefinition scenario, PromptLimits limits, bool chat)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        ArgumentNullException.ThrowIfNull(limits);
+        return (chat ? 2 * limits.ChatMessageTokens : 0) + (scenario.Memory == MemorySummary.Model ? MemoryTokens + 8 : 0);
     }
 
     /// <summary>Tokens the pinned part and the kept lines may take together.</summary>

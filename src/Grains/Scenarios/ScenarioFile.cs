@@ -18,7 +18,9 @@ public static class ScenarioFile
     /// <summary>Who speaks an intervention that does not say.</summary>
     public const string DefaultSpeaker = "User";
 
-    private static readonly string[] ScenarioFields = ["name", "model", "prompt_format", "replicas", "watch_roles", "sampling", "characters", "scenes"];
+    private static readonly string[] ScenarioFields = ["name", "model", "prompt_format", "memory", "replicas", "watch_roles", "sampling", "characters", "scenes"];
+    private static readonly string[] MemoryFields = ["summary"];
+    private static readonly (string Name, MemorySummary Summary)[] MemorySummaries = [("none", MemorySummary.None), ("model", MemorySummary.Model)];
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
     private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as"];
     private static readonly string[] PlayAsFields = ["role", "from_turn"];
@@ -97,6 +99,11 @@ public static class ScenarioFile
             text += $" Watching for: {string.Join(", ", watched)}.";
         }
 
+        if (scenario.Memory == MemorySummary.Model)
+        {
+            text += " Memory: the model summarises the lines a context drops.";
+        }
+
         var forced = scenario.Characters.Where(c => c.PlayAs is not null).Select(c => $"{c.Name} plays {c.PlayAs!.Role} from turn {c.PlayAs.FromTurn}").ToList();
         return forced.Count > 0 ? $"{text} Forced takeovers: {string.Join("; ", forced)}." : text;
     }
@@ -163,6 +170,9 @@ public static class ScenarioFile
         var name = reader.OptionalString(top, "name") ?? defaultName;
         var model = reader.OptionalString(top, "model");
         var promptFormat = ReadPromptFormat(top, reader);
+        var memory = top.Value("memory") is { } memoryNode && reader.Mapping(memoryNode, "memory", MemoryFields) is { } memoryFields
+            ? ReadMemory(memoryFields, reader)
+            : MemorySummary.None;
         var replicas = reader.Integer(top, "replicas", 1, 100_000) ?? 1;
         var watchRoles = reader.StringItems(top, "watch_roles").Select(r => r.Value).ToArray();
         var sampling = top.Value("sampling") is { } node && reader.Mapping(node, "sampling", SamplingFields) is { } fields
@@ -172,7 +182,29 @@ public static class ScenarioFile
         var characters = ReadCharacters(top, forcedTurns, reader);
         var scenes = ReadScenes(top, characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
         CheckForcedTurns(forcedTurns, scenes, reader);
-        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles, promptFormat);
+        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles, promptFormat, memory);
+    }
+
+    private static MemorySummary ReadMemory(YamlFields memory, YamlFieldReader reader)
+    {
+        if (reader.OptionalString(memory, "summary") is not { } text)
+        {
+            return MemorySummary.None;
+        }
+
+        foreach (var (name, summary) in MemorySummaries)
+        {
+            if (name == text)
+            {
+                return summary;
+            }
+        }
+
+        var names = MemorySummaries.Select(f => f.Name).ToArray();
+        var closest = FieldSuggestion.Closest(text, names);
+        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
+        reader.Error(memory.Value("summary") ?? memory.Node, memory.Path("summary"), $"unknown memory summary '{text}' ({hint}summaries: {string.Join(", ", names)})");
+        return MemorySummary.None;
     }
 
     private static PromptFormatChoice ReadPromptFormat(YamlFields top, YamlFieldReader reader)

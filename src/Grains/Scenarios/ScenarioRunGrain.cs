@@ -72,7 +72,7 @@ internal sealed partial class ScenarioRunGrain(
             var cast = scene.Present.Select(scenario.Character).ToList();
             for (var replica = 0; replica < scenario.Replicas; replica++)
             {
-                starts.Add(($"{runId}/{scene.Id}/{replica}", new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name, scenario.WatchRoles, scenario.PromptFormat)));
+                starts.Add(($"{runId}/{scene.Id}/{replica}", new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name, scenario.WatchRoles, scenario.PromptFormat, scenario.Memory)));
             }
         }
 

@@ -201,7 +201,7 @@ internal sealed partial class SceneGrain
         await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
             "join",
             c.Id,
-            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling, start.PromptFormat)))));
+            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling, start.PromptFormat, start.Memory)))));
     }
 
     private async Task EndAsync(ScenePhase phase, string reason)

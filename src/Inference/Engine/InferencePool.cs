@@ -117,15 +117,8 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     /// Tokens the model's chat template adds around one more message (role markers and separators, measured on a
     /// one-word user message); 0 when llama.cpp does not know the template.
     /// </summary>
-    public int ChatMessageTokens => _chatMessageTokens ??= MeasureChatMessageTokens();
+    public int ChatMessageTokens => _chatMessageTokens ??= PromptFormats.ChatMessageTokens(Model);
 
-    private int MeasureChatMessageTokens()
-    {
-        ChatTurn system = new("system", "x");
-        var one = Model.TokenizeChat([system], addAssistantPrompt: false);
-        var two = Model.TokenizeChat([system, new ChatTurn("user", "x")], addAssistantPrompt: false);
-        return one is null || two is null ? 0 : Math.Max(1, two.Length - one.Length - CountTokens("x"));
-    }
 
     /// <summary>
     /// Starts a generation. Argument errors throw here; a full queue, a prompt too long, cancellation or a

@@ -21,6 +21,19 @@ public enum PromptFormat
 /// <summary>Which <see cref="PromptFormat"/> a model gets.</summary>
 public static class PromptFormats
 {
+    /// <summary>
+    /// Tokens <paramref name="model"/>'s chat template adds around one more message (role markers and separators,
+    /// measured on a one-word user message after a system message); 0 when llama.cpp does not know the template.
+    /// </summary>
+    public static int ChatMessageTokens(LlamaModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ChatTurn system = new("system", "x");
+        var one = model.TokenizeChat([system], addAssistantPrompt: false);
+        var two = model.TokenizeChat([system, new ChatTurn("user", "x")], addAssistantPrompt: false);
+        return one is null || two is null ? 0 : Math.Max(1, two.Length - one.Length - model.Tokenize("x", addSpecial: false, parseSpecial: false).Length);
+    }
+
     /// <summary>The GGUF key that marks the project's own models (its value describes their prompt format).</summary>
     public const string MetadataKey = "agent_theater.prompt_format";
 

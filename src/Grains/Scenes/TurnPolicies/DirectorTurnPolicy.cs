@@ -53,7 +53,8 @@ internal sealed class DirectorTurnPolicy : ITurnPolicy
 
     /// <summary>
     /// The candidate who speaks: the highest name-cue log-likelihood per token (a long name's cue is not penalised for
-    /// its length) plus the <see cref="TurnTaking.Prior"/>. Returns a cast index.
+    /// its length), scaled to <see cref="TurnTaking.ModelWeight"/>, plus the <see cref="TurnTaking.Prior"/>. Returns a
+    /// cast index.
     /// </summary>
     internal static int Choose(TurnContext context, IReadOnlyList<int> candidates, IReadOnlyList<ScoreReply> scores)
     {
@@ -62,7 +63,7 @@ internal sealed class DirectorTurnPolicy : ITurnPolicy
         var lastTurns = TurnTaking.LastTurns(cast, context.Lines);
         var priors = candidates.Select(i => floor.Prior(lastTurns[i], context.Turn, cast.Count, context.IsAddressed(i))).ToList();
         var perToken = scores.Select(s => s.Tokens > 0 ? s.LogProbability / s.Tokens : s.LogProbability).ToList();
-        return candidates[TurnTaking.Likeliest(perToken, priors)];
+        return candidates[TurnTaking.Likeliest(TurnTaking.ScaleToModelWeight(perToken), priors)];
     }
 
     /// <summary>

@@ -8,7 +8,10 @@ namespace AgentTheater.Grains.Scenes.TurnPolicies;
 /// that the director adds to each candidate's name-cue log-probability. Pure: the policies stay thin around it.
 /// </summary>
 /// <param name="MaxSilence">The most character turns in a row a present character goes without speaking.</param>
-/// <param name="RecencyPenalty">Nats taken off a character who spoke last, decaying linearly to none over the cast size.</param>
+/// <param name="RecencyPenalty">
+/// Nats taken off a character who spoke last, rising linearly to none at its fair share of the floor (the cast size
+/// less one turns) and on past it.
+/// </param>
 /// <param name="AddressedBoost">Nats added to a character named in the last line.</param>
 internal sealed record TurnTaking(int MaxSilence, float RecencyPenalty, float AddressedBoost)
 {
@@ -84,20 +87,47 @@ internal sealed record TurnTaking(int MaxSilence, float RecencyPenalty, float Ad
     }
 
     /// <summary>
-    /// The prior of a candidate, in nats: minus <see cref="RecencyPenalty"/> for the character who spoke last, less by
-    /// an equal step for each turn since, none from the cast size less one turns on (a fair share of the floor) nor for
-    /// one who never spoke; plus <see cref="AddressedBoost"/> when the last line names it.
+    /// The prior of a candidate, in nats, linear in its silence: minus <see cref="RecencyPenalty"/> for the character who
+    /// spoke last, rising by an equal step each turn to none at the cast size less one turns (a fair share of the floor)
+    /// and on past it, so a character left silent longer than its share becomes likelier each turn (one who never spoke
+    /// counts its silence from the scene's start); plus <see cref="AddressedBoost"/> when the last line names it.
     /// </summary>
+    /// <remarks>
+    /// Measured on the default model (<c>bench scene</c>, six characters, 1,000 turns): with the penalty alone, fading to
+    /// none at the fair share, two characters took 72% of the turns and three spoke only when <c>max_silence</c> forced
+    /// them (5.2% each); the name cues of recent speakers stay likelier than a penalty that stops at the fair share.
+    /// </remarks>
     public double Prior(int? lastTurn, int turn, int castSize, bool addressed)
     {
-        var recency = 0.0;
-        if (lastTurn is not null && castSize > 1)
+        var fairShare = Math.Max(1, castSize - 1);
+        var turnTaking = castSize > 1 ? (double)RecencyPenalty * (Silence(lastTurn, turn) - fairShare) / fairShare : 0.0;
+        return (addressed ? AddressedBoost : 0.0) + turnTaking;
+    }
+
+    /// <summary>
+    /// The most the model's preference among the candidates weighs against the prior, in nats: when the name cues'
+    /// log-likelihoods span more, they are compressed to span this much. Raw log-likelihoods of names can differ by
+    /// tens of nats (a name the model has seen often against one it spells out piece by piece), which no prior of a few
+    /// nats could move.
+    /// </summary>
+    public const double ModelWeight = 3.0;
+
+    /// <summary>
+    /// The model's log-likelihoods of the candidates relative to the likeliest (which gets 0), compressed to span at
+    /// most <see cref="ModelWeight"/> nats; a smaller spread is kept as it is.
+    /// </summary>
+    public static IReadOnlyList<double> ScaleToModelWeight(IReadOnlyList<double> logLikelihoods)
+    {
+        ArgumentNullException.ThrowIfNull(logLikelihoods);
+        if (logLikelihoods.Count == 0)
         {
-            var share = Math.Max(0.0, 1.0 - ((double)Silence(lastTurn, turn) / (castSize - 1)));
-            recency = RecencyPenalty * share;
+            return [];
         }
 
-        return (addressed ? AddressedBoost : 0.0) - recency;
+        var max = logLikelihoods.Max();
+        var spread = max - logLikelihoods.Min();
+        var scale = spread > ModelWeight ? ModelWeight / spread : 1.0;
+        return [.. logLikelihoods.Select(l => (l - max) * scale)];
     }
 
     /// <summary>The index with the highest log-probability plus prior; the first of equals.</summary>
