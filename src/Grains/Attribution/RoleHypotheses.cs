@@ -94,13 +94,15 @@ public static class RoleHypotheses
 
     /// <summary>
     /// The pool session that keeps a hypothesis's prompt cached from line to line. The assigned role uses the
-    /// character's own session, which holds its generation prompt, so its score prefills only the line itself.
+    /// character's own session, which holds its generation prompt, so its score prefills only the line itself; unless
+    /// the character speaks from a prompt attribution does not rebuild (<paramref name="characterHasMemory"/>: its
+    /// summary of dropped lines), when the two prompts would push each other out of one sequence.
     /// </summary>
-    public static string SessionKey(string characterKey, string hypothesisId)
+    public static string SessionKey(string characterKey, string hypothesisId, bool characterHasMemory = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(characterKey);
         ArgumentException.ThrowIfNullOrEmpty(hypothesisId);
-        return hypothesisId == AssignedId ? characterKey : $"{characterKey}/as/{hypothesisId}";
+        return hypothesisId == AssignedId && !characterHasMemory ? characterKey : $"{characterKey}/as/{hypothesisId}";
     }
 
     /// <summary>What the character witnessed before transcript index <paramref name="index"/> (whispers to others left out).</summary>

@@ -240,7 +240,7 @@ internal sealed partial class SceneAttributionGrain(
             {
                 var prompt = await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed);
                 calls.Add(new ScoreCall(
-                    RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id),
+                    RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id, characterHasMemory: scene.Memory == MemorySummary.Model),
                     prompt.Text,
                     RoleHypotheses.Continuation(line, chat: prompt.Messages is not null),
                     prompt.Messages));

@@ -1,5 +1,6 @@
 using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Inference;
+using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Attribution;
@@ -18,6 +19,15 @@ public sealed class CharacterState
 
     /// <summary>Lines seen or heard, in transcript order.</summary>
     [Id(1)] public List<SceneLine> Witnessed { get; set; } = [];
+
+    /// <summary>
+    /// With <c>memory: {summary: model}</c>, the character's own summary of the witnessed lines its context budget
+    /// dropped; null until the first drop.
+    /// </summary>
+    [Id(2)] public string? Memory { get; set; }
+
+    /// <summary>Transcript index of the first witnessed line <see cref="Memory"/> does not cover yet.</summary>
+    [Id(3)] public int MemoryBefore { get; set; }
 }
 
 /// <summary>
@@ -87,7 +97,14 @@ internal sealed partial class CharacterGrain(
         int omitted;
         try
         {
-            (var prompt, omitted) = await _budget.PromptAsync(inference, speaking, state.State.Witnessed);
+            // The summary is the character's own memory: a forced role speaks from its bare card, without it.
+            var memory = forced is null ? state.State.Memory : null;
+            (var prompt, omitted) = await _budget.PromptAsync(inference, speaking, state.State.Witnessed, memory: memory);
+            if (forced is null && casting.Memory == MemorySummary.Model && await RememberAsync(inference, casting, omitted, cancellationToken))
+            {
+                (prompt, omitted) = await _budget.PromptAsync(inference, speaking, state.State.Witnessed, memory: state.State.Memory);
+            }
+
             reply = await inference.Generate(
                 new GenerateCall(
                     session,
@@ -133,7 +150,7 @@ internal sealed partial class CharacterGrain(
     public async Task<CharacterView> GetView()
     {
         var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
-        var (prompt, _) = await _budget.PromptAsync(GrainFactory.Inference(this.GetPrimaryKeyString()), casting, state.State.Witnessed);
+        var (prompt, _) = await _budget.PromptAsync(GrainFactory.Inference(this.GetPrimaryKeyString()), casting, state.State.Witnessed, memory: state.State.Memory);
         return new CharacterView(casting.Persona, [.. state.State.Witnessed], prompt.Display);
     }
 
@@ -150,7 +167,7 @@ internal sealed partial class CharacterGrain(
         // reach the pool that holds the sequence being copied.
         var session = this.GetPrimaryKeyString();
         var inference = GrainFactory.Inference(session);
-        var (prompt, _) = await _budget.PromptAsync(inference, casting with { Sampling = fork.Sampling }, shared);
+        var (prompt, _) = await _budget.PromptAsync(inference, casting with { Sampling = fork.Sampling }, shared, memory: state.State.Memory);
         var reply = await inference.Fork(new ForkCall(session, prompt.Text, [.. branches.Select(b => b.Key)], prompt.Messages));
         LogForked(logger, casting.Persona.Id, branches.Count, reply.CopiedTokens, reply.PrefillTokens);
         return reply;
@@ -175,6 +192,31 @@ internal sealed partial class CharacterGrain(
         await state.WriteStateAsync();
     }
 
+    /// <summary>
+    /// Folds the witnessed lines the budget now leaves out (the first <paramref name="omitted"/>) and are not in the
+    /// memory yet into it: the character's own model writes the summary through the pool, in a session of its own, from
+    /// the previous summary and those lines. Returns whether the memory changed.
+    /// </summary>
+    private async Task<bool> RememberAsync(IInferenceGrain inference, CharacterCasting casting, int omitted, CancellationToken cancellationToken)
+    {
+        var dropped = state.State.Witnessed.Take(omitted).Where(l => l.Index >= state.State.MemoryBefore).ToList();
+        if (dropped.Count == 0)
+        {
+            return false;
+        }
+
+        var session = $"{this.GetPrimaryKeyString()}/memory";
+        var (text, messages) = await _budget.MemoryPromptAsync(inference, casting, state.State.Memory, dropped);
+        var reply = await inference.Generate(
+            new GenerateCall(session, text, PromptBudget.MemoryTokens, 0f, 1f, 0, 1.1f, 0, ["\n"], messages),
+            cancellationToken);
+        var summary = DialoguePrompt.Flatten(reply.Text);
+        state.State.Memory = summary.Length > 0 ? summary : state.State.Memory;
+        state.State.MemoryBefore = dropped[^1].Index + 1;
+        LogRemembered(logger, casting.Persona.Id, dropped.Count, reply.Tokens);
+        return true;
+    }
+
     private bool Add(SceneLine line)
     {
         var lines = state.State.Witnessed;
@@ -191,6 +233,9 @@ internal sealed partial class CharacterGrain(
 
         return true;
     }
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "{Character} summarised {Lines} dropped lines into its memory ({Tokens} tokens)")]
+    private static partial void LogRemembered(ILogger logger, string character, int lines, int tokens);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "{Character} forked into {Branches} branches: {Copied} tokens copied, {Prefill} prefilled")]
     private static partial void LogForked(ILogger logger, string character, int branches, int copied, int prefill);

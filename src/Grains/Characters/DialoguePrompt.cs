@@ -122,6 +122,40 @@ public static class DialoguePrompt
     public static string ChatContent(CharacterCasting casting, SceneLine line) =>
         IsOwnLine(casting, line) ? Flatten(line.Text) : $"{Cue(line)} {Flatten(line.Text)}";
 
+    /// <summary>
+    /// The prompt the character's memory is written from: the setting, what it remembered before, the lines it no longer
+    /// keeps, and a cue for a one-line summary. Script text, or chat messages (then the text is empty).
+    /// </summary>
+    public static (string Text, IReadOnlyList<PromptMessage>? Messages) BuildMemory(CharacterCasting casting, string? memory, IEnumerable<SceneLine> dropped, bool chat)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(dropped);
+        var lines = new StringBuilder();
+        foreach (var line in dropped)
+        {
+            AppendLine(lines, line);
+        }
+
+        var name = casting.Persona.Name;
+        if (chat)
+        {
+            var earlier = string.IsNullOrWhiteSpace(memory) ? "" : $"What {name} remembered before: {Flatten(memory)}\n\n";
+            return (string.Empty,
+            [
+                PromptMessage.System($"You keep {name}'s memory of a scene ({casting.Setting}). Summarise what happened in one or two short sentences, from {name}'s side."),
+                PromptMessage.User(earlier + lines),
+            ]);
+        }
+
+        var text = new StringBuilder("[Scene] ").Append(casting.Setting).Append('\n');
+        if (!string.IsNullOrWhiteSpace(memory))
+        {
+            text.Append("[Memory] ").Append(Flatten(memory)).Append('\n');
+        }
+
+        return (text.Append('\n').Append(lines).Append("[Memory] ").Append(name).Append(" remembers:").ToString(), null);
+    }
+
     /// <summary>The character under its own name in another role: the card is the name and that role, nothing else.</summary>
     public static PersonaCard AsRole(PersonaCard persona, string role)
     {

@@ -94,6 +94,36 @@ public sealed class PromptBudget
         return (Render(casting, kept, first > 0, persona, chat, memory), first);
     }
 
+    /// <summary>
+    /// The prompt a character's summary of <paramref name="dropped"/> lines is written from (<see cref="DialoguePrompt.BuildMemory"/>),
+    /// within the budget too: when the lines do not all fit, the oldest of them are left out of the summary.
+    /// </summary>
+    public async Task<(string Text, IReadOnlyList<PromptMessage>? Messages)> MemoryPromptAsync(
+        IInferenceGrain inference, CharacterCasting casting, string? memory, IReadOnlyList<SceneLine> dropped)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(dropped);
+        var chat = await IsChatAsync(inference, casting);
+        var limits = await LimitsAsync(inference);
+        var empty = DialoguePrompt.BuildMemory(casting, memory, [], chat);
+        var pinned = empty.Messages is { } messages ? string.Concat(messages.Select(m => m.Content)) : empty.Text;
+        var first = await FirstKeptAsync(
+            inference,
+            $"The memory of character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}",
+            pinned,
+            [.. dropped.Select(DialoguePrompt.Line)],
+            MemoryTokens,
+            pinnedExtra: chat ? 3 * limits.ChatMessageTokens : 0);
+        return DialoguePrompt.BuildMemory(casting, memory, dropped.Skip(first), chat);
+    }
+
+    /// <summary>Whether <paramref name="casting"/> speaks in the chat format on this pool.</summary>
+    public async Task<bool> IsChatAsync(IInferenceGrain inference, CharacterCasting casting)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        return (await LimitsAsync(inference)).Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
+    }
+
     private async Task<PromptLimits> LimitsAsync(IInferenceGrain inference) => _limits ??= await inference.GetPromptLimits();
 
     private static DialogueRequest Render(CharacterCasting casting, IReadOnlyList<SceneLine> lines, bool omittedEarlier, bool persona, bool chat, string? memory = null) => chat
