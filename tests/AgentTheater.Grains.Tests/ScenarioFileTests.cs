@@ -464,6 +464,29 @@ public sealed class ScenarioFileTests : IDisposable
         Assert.Contains("Model: the default.", ScenarioFile.Describe(auto), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("", MemorySummary.None)]
+    [InlineData("memory: {summary: none}\n", MemorySummary.None)]
+    [InlineData("memory:\n  summary: model\n", MemorySummary.Model)]
+    public void Parse_Memory_IsReadAndDefaultsToNone(string lines, MemorySummary expected)
+    {
+        var scenario = ScenarioFile.Parse(lines + MinimalCast, "memory.yaml");
+
+        Assert.Equal(expected, scenario.Memory);
+    }
+
+    [Theory]
+    [InlineData("memory: {summary: modle}\n", 2, 19, "memory.summary")]
+    [InlineData("memory: {sumary: model}\n", 2, 10, "memory.sumary")]
+    [InlineData("memory: model\n", 2, 9, "memory")]
+    public void Parse_BadMemory_IsReportedWithLineColumnAndField(string lines, int line, int column, string field)
+    {
+        var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse("name: x\n" + lines + MinimalCast, "scenarios/x.yaml"));
+
+        var only = Assert.Single(error.Errors);
+        Assert.Equal(("scenarios/x.yaml", line, column, field), (only.File, only.Line, only.Column, only.Field));
+    }
+
     private const string MinimalCast = """
         characters:
           - id: innkeeper

@@ -112,6 +112,41 @@ public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ValidateWithModel_And_Run_ACardLargerThanTheContext_NameTheCharacterAndBothNumbers_BeforeAnySceneStarts()
+    {
+        var file = Path.Combine(fixture.Directory, $"huge-card-{Guid.NewGuid():N}.yaml");
+        var role = string.Join(" ", Enumerable.Repeat("a keeper of very long and winding stories", 500));
+        await File.WriteAllTextAsync(file, $"""
+            characters:
+              - id: host
+                name: Hal
+                role: {role}
+              - id: guest
+                name: Gus
+                role: a guest
+            scenes:
+              - id: s
+                setting: a room
+                present: [host, guest]
+                max_turns: 4
+            """, TestContext.Current.CancellationToken);
+        var output = Path.Combine(fixture.Directory, $"huge-card-run-{Guid.NewGuid():N}");
+
+        var valid = await AgentTheaterAsync("validate", file);
+        var checkedAgainstModel = await AgentTheaterAsync("validate", file, "--model", fixture.ModelPath);
+        var run = await AgentTheaterAsync("run", file, "--model", fixture.ModelPath, "--out", output, "--sequences", "4", "--context", "1024");
+
+        Assert.Equal(0, valid.Code);
+        foreach (var (code, _, stderr) in new[] { checkedAgainstModel, run })
+        {
+            Assert.Equal(2, code);
+            Assert.Matches(@"character 'host' \(Hal\): the card with the setting takes \d+ tokens, but a prompt may hold only \d+", stderr);
+        }
+
+        Assert.False(Directory.Exists(Path.Combine(output, "scenes")) && Directory.EnumerateFiles(Path.Combine(output, "scenes")).Any());
+    }
+
+    [Fact]
     public async Task ModelPack_FolderWithoutTrainerOutput_NamesTheMissingFile_AndWritesNoModel()
     {
         var folder = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"trained-{Guid.NewGuid():N}")).FullName;

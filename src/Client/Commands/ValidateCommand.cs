@@ -42,7 +42,8 @@ internal static class ValidateCommand
     {
         using var loggers = CommandLogging.LlamaErrorsOnly();
         LlamaLibrary.Initialize(logger: loggers.CreateLogger("llama.cpp"));
-        using var loaded = LlamaModel.Load(modelPath, vocabularyOnly: true);
+        // On the CPU: the weights are mapped, not read, and only the tokenizer and metadata are used.
+        using var loaded = LlamaModel.Load(modelPath, gpuLayers: 0);
         var requested = scenario.PromptFormat switch
         {
             PromptFormatChoice.Script => PromptFormat.Script,

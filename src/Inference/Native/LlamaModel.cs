@@ -127,9 +127,8 @@ public sealed class LlamaModel : IDisposable
     /// </summary>
     /// <param name="path">A GGUF file.</param>
     /// <param name="gpuLayers">Layers to offload to the GPU; negative for all (ignored on the CPU build).</param>
-    /// <param name="vocabularyOnly">Load only the vocabulary and metadata (to tokenize; nothing can be decoded).</param>
     /// <exception cref="ModelLoadException">llama.cpp refused the file.</exception>
-    public static LlamaModel Load(string path, int gpuLayers = -1, bool vocabularyOnly = false)
+    public static LlamaModel Load(string path, int gpuLayers = -1)
     {
         var full = System.IO.Path.GetFullPath(path);
         var header = GgufFile.Read(full);
@@ -140,7 +139,6 @@ public sealed class LlamaModel : IDisposable
 
         var parameters = LlamaApi.llama_model_default_params();
         parameters.n_gpu_layers = gpuLayers < 0 ? 999 : gpuLayers;
-        parameters.vocab_only = vocabularyOnly;
         _ = LlamaLibrary.TakeRecentErrors();
         var pointer = LlamaApi.llama_model_load_from_file(full, parameters);
         if (pointer == IntPtr.Zero)
