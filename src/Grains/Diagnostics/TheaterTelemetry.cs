@@ -76,6 +76,13 @@ public static class TheaterTelemetry
         "1",
         "Share of admitted prompt tokens served from cached session prefixes.");
 
+    /// <summary>Context shifts of the observed pools since they started: dropped chunks removed from a cache instead of prefilled again.</summary>
+    public static ObservableCounter<long> ContextShifts { get; } = Meter.CreateObservableCounter(
+        Instruments.ContextShifts,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.ContextShifts),
+        "{shift}",
+        "Context shifts: a dropped chunk of a session's prompt removed from its KV cache and the rest moved back.");
+
     /// <summary>
     /// Starts the <see cref="Spans.RoleAttribute"/> span for attributing one line of <paramref name="character"/>;
     /// call <see cref="RecordTakeover"/> or <see cref="RecordRecovery"/> inside it. Null when nothing listens.
@@ -329,6 +336,9 @@ public static class TheaterTelemetry
 
         /// <summary>Gauge: prefix reuse ratio.</summary>
         public const string PrefixReuseRatio = "agent_theater.pool.prefix_reuse.ratio";
+
+        /// <summary>Counter: context shifts of the pools.</summary>
+        public const string ContextShifts = "agent_theater.pool.context_shifts";
     }
 
     private sealed class PoolObservation : IDisposable
