@@ -169,9 +169,9 @@ public static class ScenarioFile
 
         var name = reader.OptionalString(top, "name") ?? defaultName;
         var model = reader.OptionalString(top, "model");
-        var promptFormat = ReadPromptFormat(top, reader);
+        var promptFormat = reader.Choice(top, "prompt_format", PromptFormats, PromptFormatChoice.Auto, "prompt format", "prompt formats") ?? PromptFormatChoice.Auto;
         var memory = top.Value("memory") is { } memoryNode && reader.Mapping(memoryNode, "memory", MemoryFields) is { } memoryFields
-            ? ReadMemory(memoryFields, reader)
+            ? reader.Choice(memoryFields, "summary", MemorySummaries, MemorySummary.None, "memory summary", "summaries") ?? MemorySummary.None
             : MemorySummary.None;
         var replicas = reader.Integer(top, "replicas", 1, 100_000) ?? 1;
         var watchRoles = reader.StringItems(top, "watch_roles").Select(r => r.Value).ToArray();
@@ -183,50 +183,6 @@ public static class ScenarioFile
         var scenes = ReadScenes(top, characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
         CheckForcedTurns(forcedTurns, scenes, reader);
         return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles, promptFormat, memory);
-    }
-
-    private static MemorySummary ReadMemory(YamlFields memory, YamlFieldReader reader)
-    {
-        if (reader.OptionalString(memory, "summary") is not { } text)
-        {
-            return MemorySummary.None;
-        }
-
-        foreach (var (name, summary) in MemorySummaries)
-        {
-            if (name == text)
-            {
-                return summary;
-            }
-        }
-
-        var names = MemorySummaries.Select(f => f.Name).ToArray();
-        var closest = FieldSuggestion.Closest(text, names);
-        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
-        reader.Error(memory.Value("summary") ?? memory.Node, memory.Path("summary"), $"unknown memory summary '{text}' ({hint}summaries: {string.Join(", ", names)})");
-        return MemorySummary.None;
-    }
-
-    private static PromptFormatChoice ReadPromptFormat(YamlFields top, YamlFieldReader reader)
-    {
-        if (reader.OptionalString(top, "prompt_format") is not { } text)
-        {
-            return PromptFormatChoice.Auto;
-        }
-
-        foreach (var (name, format) in PromptFormats)
-        {
-            if (name == text)
-            {
-                return format;
-            }
-        }
-
-        var names = PromptFormats.Select(f => f.Name).ToArray();
-        var closest = FieldSuggestion.Closest(text, names);
-        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
-        reader.Error(top.Value("prompt_format") ?? top.Node, top.Path("prompt_format"), $"unknown prompt format '{text}' ({hint}prompt formats: {string.Join(", ", names)})");
-        return PromptFormatChoice.Auto;
     }
 
     private static SamplingSettings ReadSampling(YamlFields map, YamlFieldReader reader)
@@ -332,7 +288,7 @@ public static class ScenarioFile
             CheckUnique(map, "id", id, ids, "scene id", reader);
             var setting = reader.RequiredString(map, "setting");
             var present = ReadPresent(map, characterIds, reader);
-            var policy = ReadPolicy(map, reader);
+            var policy = reader.Choice(map, "policy", Policies, TurnPolicy.RoundRobin, "policy", "policies");
 
             // An invalid max_turns is already reported; checking interventions against a stand-in would only add noise.
             var maxTurns = reader.Integer(map, "max_turns", 1, 10_000);
@@ -411,29 +367,6 @@ public static class ScenarioFile
         }
 
         return present;
-    }
-
-    /// <summary>The scene's policy (round-robin when not given); null, and an error, for an unknown one.</summary>
-    private static TurnPolicy? ReadPolicy(YamlFields scene, YamlFieldReader reader)
-    {
-        if (reader.OptionalString(scene, "policy") is not { } text)
-        {
-            return TurnPolicy.RoundRobin;
-        }
-
-        foreach (var (name, policy) in Policies)
-        {
-            if (name == text)
-            {
-                return policy;
-            }
-        }
-
-        var names = Policies.Select(p => p.Name).ToArray();
-        var closest = FieldSuggestion.Closest(text, names);
-        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
-        reader.Error(scene.Value("policy") ?? scene.Node, scene.Path("policy"), $"unknown policy '{text}' ({hint}policies: {string.Join(", ", names)})");
-        return null;
     }
 
     private static List<InterventionDefinition> ReadInterventions(

@@ -53,6 +53,35 @@ internal sealed class YamlFieldReader(string file)
     }
 
     /// <summary>
+    /// The value <paramref name="key"/> names among <paramref name="choices"/>; <paramref name="absent"/> when the field
+    /// is not given; null, and an error naming the valid names (and the closest one), when it names none of them.
+    /// </summary>
+    public T? Choice<T>(YamlFields map, string key, IReadOnlyList<(string Name, T Value)> choices, T absent, string what, string plural)
+        where T : struct
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(choices);
+        if (OptionalString(map, key) is not { } text)
+        {
+            return absent;
+        }
+
+        foreach (var (name, value) in choices)
+        {
+            if (name == text)
+            {
+                return value;
+            }
+        }
+
+        var names = choices.Select(c => c.Name).ToArray();
+        var closest = FieldSuggestion.Closest(text, names);
+        var hint = closest is null ? "" : $"did you mean '{closest}'? ";
+        Error(map.Value(key) ?? map.Node, map.Path(key), $"unknown {what} '{text}' ({hint}{plural}: {string.Join(", ", names)})");
+        return null;
+    }
+
+    /// <summary>
     /// Records "required field is missing" unless <paramref name="key"/> has a value; true when it has.
     /// </summary>
     public bool Required(YamlFields map, string key)
