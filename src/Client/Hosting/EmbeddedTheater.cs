@@ -20,7 +20,9 @@ namespace AgentTheater.Client.Hosting;
 /// <param name="TraceFile">JSONL file for every span (null: no tracing).</param>
 /// <param name="TraceSampling">Share of traces recorded.</param>
 /// <param name="Attribution">False to play without role attribution.</param>
-internal sealed record EmbeddedTheaterSettings(string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel, string? TraceFile = null, double TraceSampling = 1.0, bool Attribution = true);
+/// <param name="HostKvMegabytes">Host memory for evicted sessions' KV state (-1: the pool's default share, 0: off).</param>
+internal sealed record EmbeddedTheaterSettings(
+    string ModelPath, string DatabasePath, int Sequences, int ContextLength, LogLevel LogLevel, string? TraceFile = null, double TraceSampling = 1.0, bool Attribution = true, int HostKvMegabytes = -1);
 
 /// <summary>
 /// A one-silo cluster inside this process (localhost clustering on free ports) with durable SQLite grain storage and
@@ -60,6 +62,7 @@ internal sealed class EmbeddedTheater(IHost host) : ITheater
                 o.MaxSequences = settings.Sequences;
                 o.SequenceContextLength = settings.ContextLength;
                 o.WaitWhenBusy = true;
+                o.HostKvMegabytes = settings.HostKvMegabytes;
             },
             settings.Attribution ? null : o => o.Enabled = false));
         var host = builder.Build();

@@ -47,7 +47,8 @@ internal static class Theater
                 settings.LogLevel,
                 silo.TraceFile,
                 silo.TraceSampling,
-                settings.Attribution),
+                settings.Attribution,
+                settings.HostKvMegabytes),
             cancellationToken);
     }
 }

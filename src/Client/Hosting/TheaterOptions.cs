@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AgentTheater.Client.Commands;
 using Microsoft.Extensions.Logging;
 
 namespace AgentTheater.Client.Hosting;
@@ -21,7 +22,8 @@ internal sealed record ClusterAddress(string Target, string ClusterId, string Se
 /// <param name="LogLevel">Least level the embedded silo logs.</param>
 /// <param name="Attribution">False with <c>--no-attribution</c>.</param>
 /// <param name="Cluster">The cluster to play on; null for an embedded theater.</param>
-internal sealed record TheaterSettings(string? Model, int Sequences, int Context, LogLevel LogLevel, bool Attribution, ClusterAddress? Cluster);
+/// <param name="HostKvMegabytes">Host memory for evicted sessions' KV state (<c>Inference:HostKvMegabytes</c>; -1: the default share, 0: off).</param>
+internal sealed record TheaterSettings(string? Model, int Sequences, int Context, LogLevel LogLevel, bool Attribution, ClusterAddress? Cluster, int HostKvMegabytes = -1);
 
 /// <summary>
 /// The options every command that opens a theater shares: <c>--model</c>, <c>--sequences</c>, <c>--context</c> and
@@ -37,6 +39,7 @@ internal sealed class TheaterOptions
     private readonly Option<int>? _sequences;
     private readonly Option<int>? _context;
     private readonly Option<bool>? _verbose;
+    private readonly Option<int>? _hostKv;
     private readonly Option<bool>? _noAttribution;
     private readonly Option<string?>? _cluster;
     private readonly Option<string>? _clusterId;
@@ -50,6 +53,11 @@ internal sealed class TheaterOptions
             _sequences = new Option<int>("--sequences") { Description = "Pool sequences (KV kept for this many sessions at once)", DefaultValueFactory = _ => embedded.Sequences };
             _context = new Option<int>("--context") { Description = "Tokens per sequence", DefaultValueFactory = _ => embedded.Context };
             _verbose = new Option<bool>("--verbose") { Description = "Log the silo at Information level" };
+            _hostKv = new Option<int>("--kv-host-mb")
+            {
+                Description = "Host memory (MB) that keeps the KV state of sessions whose sequence went to another session, to restore instead of prefill (0: off; default: an eighth of this process's memory)",
+                DefaultValueFactory = _ => -1,
+            };
         }
 
         if (attributionSwitch)
@@ -86,7 +94,7 @@ internal sealed class TheaterOptions
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option?[] { _model, _sequences, _context, _verbose, _noAttribution, _cluster, _clusterId, _serviceId })
+        foreach (var option in new Option?[] { _model, _sequences, _context, _verbose, _hostKv, _noAttribution, _cluster, _clusterId, _serviceId })
         {
             if (option is not null)
             {
@@ -108,6 +116,7 @@ internal sealed class TheaterOptions
             _context is null ? 0 : result.GetValue(_context),
             _verbose is not null && result.GetValue(_verbose) ? LogLevel.Information : LogLevel.Warning,
             _noAttribution is null || !result.GetValue(_noAttribution),
-            cluster);
+            cluster,
+            _hostKv is null ? -1 : CommandErrors.InRange("--kv-host-mb", result.GetValue(_hostKv), -1, 1 << 24));
     }
 }

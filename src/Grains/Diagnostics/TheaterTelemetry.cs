@@ -83,6 +83,41 @@ public static class TheaterTelemetry
         "{shift}",
         "Context shifts: a dropped chunk of a session's prompt removed from its KV cache and the rest moved back.");
 
+    /// <summary>Evicted sessions saved to the host KV tier, over the observed pools.</summary>
+    public static ObservableCounter<long> KvSaves { get; } = Meter.CreateObservableCounter(
+        Instruments.KvSaves,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.Saves),
+        "{session}",
+        "Evicted sessions whose KV state went to the host tier.");
+
+    /// <summary>Sessions restored from the host KV tier, over the observed pools.</summary>
+    public static ObservableCounter<long> KvRestores { get; } = Meter.CreateObservableCounter(
+        Instruments.KvRestores,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.Restores),
+        "{session}",
+        "Sessions given their KV state back from the host tier instead of prefilling it again.");
+
+    /// <summary>Time spent restoring sessions from the host KV tier.</summary>
+    public static ObservableCounter<double> KvRestoreTime { get; } = Meter.CreateObservableCounter(
+        Instruments.KvRestoreTime,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.RestoreTime.TotalSeconds),
+        "s",
+        "Time spent restoring sessions from the host KV tier.");
+
+    /// <summary>Bytes of KV state in the host tier now.</summary>
+    public static ObservableGauge<long> KvHostBytes { get; } = Meter.CreateObservableGauge(
+        Instruments.KvHostBytes,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.HostKvBytes),
+        "By",
+        "Bytes of KV state held in the host tier.");
+
+    /// <summary>Tokens prefilled again that a session held before it lost its sequence.</summary>
+    public static ObservableCounter<long> ReprefilledTokens { get; } = Meter.CreateObservableCounter(
+        Instruments.ReprefilledTokens,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.ReprefillTokens),
+        "{token}",
+        "Tokens prefilled again that a session held in its cache before it lost its sequence.");
+
     /// <summary>
     /// Starts the <see cref="Spans.RoleAttribute"/> span for attributing one line of <paramref name="character"/>;
     /// call <see cref="RecordTakeover"/> or <see cref="RecordRecovery"/> inside it. Null when nothing listens.
@@ -339,6 +374,21 @@ public static class TheaterTelemetry
 
         /// <summary>Counter: context shifts of the pools.</summary>
         public const string ContextShifts = "agent_theater.pool.context_shifts";
+
+        /// <summary>Counter: sessions saved to the host KV tier.</summary>
+        public const string KvSaves = "agent_theater.pool.kv.saves";
+
+        /// <summary>Counter: sessions restored from the host KV tier.</summary>
+        public const string KvRestores = "agent_theater.pool.kv.restores";
+
+        /// <summary>Counter: seconds spent restoring from the host KV tier.</summary>
+        public const string KvRestoreTime = "agent_theater.pool.kv.restore.time";
+
+        /// <summary>Gauge: bytes in the host KV tier.</summary>
+        public const string KvHostBytes = "agent_theater.pool.kv.host.bytes";
+
+        /// <summary>Counter: tokens prefilled again after a session lost its sequence.</summary>
+        public const string ReprefilledTokens = "agent_theater.pool.tokens.reprefilled";
     }
 
     private sealed class PoolObservation : IDisposable

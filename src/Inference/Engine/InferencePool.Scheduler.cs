@@ -7,6 +7,9 @@ namespace AgentTheater.Inference.Engine;
 
 public sealed partial class InferencePool
 {
+    /// <summary>Fewest cached tokens worth saving to (and restoring from) the host tier; fewer are prefilled again.</summary>
+    private const int MinimumParkedTokens = 16;
+
     private readonly List<(PoolJob Job, int BatchIndex, int TokenIndex)> _outputs = [];
     private readonly List<(PoolJob Job, int Count)> _fed = [];
     private readonly List<(PoolJob Job, int Count)> _plan = [];
@@ -89,6 +92,8 @@ public sealed partial class InferencePool
                         }
                     }
 
+                    _hostTier?.Remove(forget.Session);
+                    _lost.Remove(forget.Session);
                     break;
             }
         }
@@ -139,6 +144,7 @@ public sealed partial class InferencePool
             {
                 _sessions.Remove(slot.Session);
                 Statistics.OnEvicted();
+                Park(slot);
             }
 
             slot.Session = session;
@@ -153,6 +159,7 @@ public sealed partial class InferencePool
 
     private void Attach(PoolJob job, SequenceSlot slot)
     {
+        Unpark(job, slot);
         var reuse = Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit);
         reuse += ShiftDroppedChunk(slot, job, reuse);
         if (reuse < slot.Cached.Count && !_context.RemoveTokens(slot.Id, reuse))
@@ -224,6 +231,88 @@ public sealed partial class InferencePool
         cached.RemoveRange(prefix, dropped);
         Statistics.OnShifted(dropped, kept);
         return kept;
+    }
+
+    /// <summary>
+    /// An evicted session's sequence: its KV state goes to the host tier when there is one and it holds enough to be
+    /// worth it; otherwise (or when the tier drops it later) its tokens are remembered, to count what its return
+    /// prefills again.
+    /// </summary>
+    private void Park(SequenceSlot slot)
+    {
+        var session = slot.Session!;
+        int[] tokens = [.. slot.Cached];
+        if (_hostTier is not null && tokens.Length >= MinimumParkedTokens)
+        {
+            var state = _context.SaveSequence(slot.Id);
+            if (_hostTier.Save(session, state, tokens, (dropped, saved) => Lose(dropped, saved.Tokens)))
+            {
+                Statistics.OnSaved();
+                return;
+            }
+
+            if (!_warnedTierTooSmall)
+            {
+                _warnedTierTooSmall = true;
+                LogHostTierTooSmall(_logger, state.Length, tokens.Length, _hostTier.BudgetBytes);
+            }
+        }
+
+        Lose(session, tokens);
+    }
+
+    private void Lose(string session, int[] tokens)
+    {
+        // Bounded: the oldest of these are only a measurement.
+        if (_lost.Count >= 16 * MaxSequences)
+        {
+            _lost.Remove(_lost.Keys.First());
+        }
+
+        _lost[session] = tokens;
+    }
+
+    /// <summary>
+    /// A session coming back to a sequence: restores its state from the host tier when that serves more of the job's
+    /// prompt than what the sequence holds already, and counts what a session that lost its state prefills again.
+    /// </summary>
+    private void Unpark(PoolJob job, SequenceSlot slot)
+    {
+        if (job.Session is not { } session)
+        {
+            return;
+        }
+
+        if (_lost.Remove(session, out var lost))
+        {
+            var held = Math.Min(CommonPrefix([.. lost], job.Tokens), job.ReusableLimit);
+            Statistics.OnReprefill(Math.Max(0, held - Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit)));
+        }
+
+        if (_hostTier?.Find(session) is not { } saved)
+        {
+            return;
+        }
+
+        _hostTier.Remove(session);
+        var restorable = Math.Min(CommonPrefix([.. saved.Tokens], job.Tokens), job.ReusableLimit);
+        if (restorable < Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit) + MinimumParkedTokens)
+        {
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        slot.Cached.Clear();
+        if (_context.RestoreSequence(slot.Id, saved.State))
+        {
+            slot.Cached.AddRange(saved.Tokens);
+            Statistics.OnRestored(Stopwatch.GetElapsedTime(started));
+        }
+        else
+        {
+            _context.RemoveTokens(slot.Id);
+            Statistics.OnReprefill(restorable);
+        }
     }
 
     private bool TryFork(ForkJob fork)

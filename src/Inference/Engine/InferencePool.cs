@@ -29,7 +29,12 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     private readonly Thread _scheduler;
     private readonly bool _ownsModel;
     private readonly bool _canShift;
+    private readonly HostKvTier? _hostTier;
+
+    /// <summary>Tokens of sessions that lost their sequence with nothing saved, to count what their return prefills again.</summary>
+    private readonly Dictionary<string, int[]> _lost = new(StringComparer.Ordinal);
     private int? _chatMessageTokens;
+    private bool _warnedTierTooSmall;
     private long _clock;
     private int _disposed;
 
@@ -64,6 +69,9 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             options.UnifiedKv,
             options.FlashAttention));
         _canShift = _context.CanShift;
+        var hostBytes = options.HostKvBytes;
+        _hostTier = hostBytes > 0 ? new HostKvTier(hostBytes) : null;
+        Statistics.HostTier = _hostTier;
         _batch = new NativeBatch(_context.BatchSize);
         _slots = [.. Enumerable.Range(0, _context.MaxSequences).Select(i => new SequenceSlot(i))];
         _admission = new SemaphoreSlim(options.MaxQueuedRequests, options.MaxQueuedRequests);
@@ -521,6 +529,9 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
 
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Inference pool started: {ModelPath}, {Sequences} sequences x {SequenceContext} tokens, batch {Batch}, {Threads} threads, {Backend}")]
     private static partial void LogPoolStarted(ILogger logger, string modelPath, int sequences, int sequenceContext, int batch, int threads, LlamaBackendKind backend);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Inference:HostKvMegabytes is too small to hold one session: a state of {Tokens} tokens takes {Bytes} bytes, the tier holds {Budget}; evicted sessions are prefilled again")]
+    private static partial void LogHostTierTooSmall(ILogger logger, int bytes, int tokens, long budget);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "llama_decode failed with {Code} for a batch of {Tokens} tokens over {Requests} requests: {Reason}")]
     private static partial void LogDecodeFailed(ILogger logger, int code, int tokens, int requests, string reason);

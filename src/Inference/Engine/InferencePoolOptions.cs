@@ -62,6 +62,17 @@ public sealed class InferencePoolOptions : IValidatableObject
     /// </summary>
     public bool ContextShift { get; set; } = true;
 
+    /// <summary>
+    /// Host memory, in megabytes, for the KV state of sessions whose sequence went to another session: an evicted
+    /// session is saved there and restored when it returns, instead of prefilled again. 0 turns the tier off; -1 (the
+    /// default) takes an eighth of the memory this process may use.
+    /// </summary>
+    [Range(-1, 1 << 24)]
+    public int HostKvMegabytes { get; set; } = -1;
+
+    /// <summary>The host tier's budget in bytes (<see cref="HostKvMegabytes"/> resolved).</summary>
+    public long HostKvBytes => HostKvMegabytes >= 0 ? HostKvMegabytes * (1L << 20) : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8;
+
     /// <summary>Let llama.cpp use flash attention where the backend has it.</summary>
     public bool FlashAttention { get; set; } = true;
 

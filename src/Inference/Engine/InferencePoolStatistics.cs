@@ -39,6 +39,10 @@ public sealed class InferencePoolStatistics
     private long _shiftedTokens;
     private long _droppedTokens;
     private long _trimReprefillTokens;
+    private long _saves;
+    private long _restores;
+    private long _restoreTicks;
+    private long _reprefillTokens;
 
     /// <summary>Decode steps run.</summary>
     public long Steps => Interlocked.Read(ref _steps);
@@ -100,6 +104,24 @@ public sealed class InferencePoolStatistics
     /// </summary>
     public long TrimReprefillTokens => Interlocked.Read(ref _trimReprefillTokens);
 
+    /// <summary>Evicted sessions whose KV state went to the host tier.</summary>
+    public long Saves => Interlocked.Read(ref _saves);
+
+    /// <summary>Sessions given their KV state back from the host tier instead of prefilling it again.</summary>
+    public long Restores => Interlocked.Read(ref _restores);
+
+    /// <summary>Time spent restoring sessions from the host tier.</summary>
+    public TimeSpan RestoreTime => TimeSpan.FromTicks(Interlocked.Read(ref _restoreTicks));
+
+    /// <summary>
+    /// Tokens prefilled again that a session held in its cache before it lost its sequence (evicted with no room in
+    /// the host tier, or dropped from it): the prefill that more sequences or a larger tier would have saved.
+    /// </summary>
+    public long ReprefillTokens => Interlocked.Read(ref _reprefillTokens);
+
+    /// <summary>Bytes of KV state in the host tier now.</summary>
+    public long HostKvBytes => HostTier?.Bytes ?? 0;
+
     /// <summary>Share of admitted prompt tokens that came from the cache.</summary>
     public double PrefixReuseRatio => PromptTokens == 0 ? 0 : (double)ReusedTokens / PromptTokens;
 
@@ -138,6 +160,18 @@ public sealed class InferencePoolStatistics
     }
 
     internal void OnTrimReprefill(int tokens) => Interlocked.Add(ref _trimReprefillTokens, tokens);
+
+    internal HostKvTier? HostTier { get; set; }
+
+    internal void OnSaved() => Interlocked.Increment(ref _saves);
+
+    internal void OnRestored(TimeSpan took)
+    {
+        Interlocked.Increment(ref _restores);
+        Interlocked.Add(ref _restoreTicks, took.Ticks);
+    }
+
+    internal void OnReprefill(int tokens) => Interlocked.Add(ref _reprefillTokens, tokens);
 
     internal void OnGenerated() => Interlocked.Increment(ref _generated);
 
