@@ -6,6 +6,7 @@ using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Characters;
 using AgentTheater.Grains.Diagnostics;
+using AgentTheater.Grains.Inference;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
@@ -140,7 +141,7 @@ internal sealed partial class SceneAttributionGrain(
         double milliseconds;
         try
         {
-            (replies, milliseconds) = await ScoreAsync(await CallsAsync(scene, speaker, hypotheses, [witnessed], line), cancellationToken);
+            (replies, milliseconds) = await ScoreAsync(speaker, await CallsAsync(scene, speaker, hypotheses, [witnessed], line), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -196,7 +197,7 @@ internal sealed partial class SceneAttributionGrain(
         try
         {
             var calls = await CallsAsync(scene, speaker, hypotheses, [.. leftOut.Select(removed => witnessed.Where(l => l.Index != removed.Index).ToList())], line);
-            (replies, milliseconds) = await ScoreAsync(calls, cancellationToken);
+            (replies, milliseconds) = await ScoreAsync(speaker, calls, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -232,7 +233,7 @@ internal sealed partial class SceneAttributionGrain(
         SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, IReadOnlyList<IReadOnlyList<SceneLine>> contexts, SceneLine line)
     {
         var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling, scene.PromptFormat);
-        var inference = GrainFactory.GetGrain<IInferenceGrain>(0);
+        var inference = Inference(speaker);
         var calls = new List<ScoreCall>(contexts.Count * hypotheses.Count);
         foreach (var witnessed in contexts)
         {
@@ -250,10 +251,16 @@ internal sealed partial class SceneAttributionGrain(
         return calls;
     }
 
-    private async Task<(IReadOnlyList<ScoreReply> Replies, double Milliseconds)> ScoreAsync(IReadOnlyList<ScoreCall> calls, CancellationToken cancellationToken)
+    /// <summary>
+    /// The inference grain of <paramref name="speaker"/>'s lane: the pool that holds the character's own session (the
+    /// assigned role's prompt) and so all its hypothesis sessions, beside the character's cached KV.
+    /// </summary>
+    private IInferenceGrain Inference(PersonaCard speaker) => GrainFactory.Inference($"{Key}/{speaker.Id}");
+
+    private async Task<(IReadOnlyList<ScoreReply> Replies, double Milliseconds)> ScoreAsync(PersonaCard speaker, IReadOnlyList<ScoreCall> calls, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var replies = await GrainFactory.GetGrain<IInferenceGrain>(0).Score(calls, cancellationToken);
+        var replies = await Inference(speaker).Score(calls, cancellationToken);
         return (replies, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
