@@ -16,6 +16,7 @@ internal static class BenchCommand
         command.Subcommands.Add(CreateInference());
         command.Subcommands.Add(BenchSceneCommand.Create());
         command.Subcommands.Add(BenchShiftCommand.Create());
+        command.Subcommands.Add(BenchTheaterCommand.Create());
         return command;
     }
 
