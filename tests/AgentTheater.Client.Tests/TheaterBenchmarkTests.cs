@@ -6,7 +6,7 @@ namespace AgentTheater.Client.Tests;
 /// <summary>The table and JSON of <c>bench theater</c>.</summary>
 public sealed class TheaterBenchmarkTests
 {
-    private static readonly TheaterBenchFigures Off = new("tierOff", 32, 8, 0, 96, 1_363, 30_000, 14_000, 0, 0, 55, 1_600, 3_100, null, 25, 256);
+    private static readonly TheaterBenchFigures Off = new("tierOff", 32, 8, 0, 96, 1_363, 30_000, 14_000, 0, 0, 0, 55, 1_600, 3_100, null, 25, 256);
     private static readonly TheaterBenchFigures On = Off with { Name = "tierOn", HostKvMegabytes = -1, PrefillTokens = 15_000, ReprefillTokens = 150, Saves = 88, Restores = 60, WallSeconds = 15 };
     private static readonly TheaterBenchFigures Resident = Off with { Name = "resident", Sequences = 41, PrefillTokens = 16_000, ReprefillTokens = 0, WallSeconds = 18 };
 
@@ -15,7 +15,7 @@ public sealed class TheaterBenchmarkTests
     {
         var table = TheaterBenchmark.Table([Off, On, Resident]);
 
-        Assert.Contains("| tierOff | 32 | 8 | off | 96 | 1,363 | 30,000 | 14,000 | 0 | 0 |", table, StringComparison.Ordinal);
+        Assert.Contains("| tierOff | 32 | 8 | off | 96 | 1,363 | 30,000 | 14,000 | 0 | 0 | 0.00 |", table, StringComparison.Ordinal);
         Assert.Contains("| tierOn | 32 | 8 | default |", table, StringComparison.Ordinal);
         Assert.Contains("tier on against tier off: wall 0.60x, prefill 0.50x; against resident: prefill 0.94x; re-prefilled 0.01x of prefilled", table, StringComparison.Ordinal);
     }

@@ -22,6 +22,7 @@ namespace AgentTheater.Client.Benchmarks;
 /// <param name="ReprefillTokens">Tokens the pool prefilled again that a session held before it lost its sequence (lines, attribution and the director).</param>
 /// <param name="Saves">Sessions saved to the host tier.</param>
 /// <param name="Restores">Sessions restored from it.</param>
+/// <param name="RestoreMilliseconds">Mean time of one restore.</param>
 /// <param name="TokensPerSecond">Generated tokens over the wall time.</param>
 /// <param name="P50LineMilliseconds">Median time of a line in the pool (queue and generation).</param>
 /// <param name="P95LineMilliseconds">95th percentile of it.</param>
@@ -39,6 +40,7 @@ internal sealed record TheaterBenchFigures(
     long ReprefillTokens,
     long Saves,
     long Restores,
+    double RestoreMilliseconds,
     double TokensPerSecond,
     double P50LineMilliseconds,
     double P95LineMilliseconds,
@@ -79,6 +81,7 @@ internal static class TheaterBenchmark
                 statistics?.ReprefillTokens ?? 0,
                 statistics?.Saves ?? 0,
                 statistics?.Restores ?? 0,
+                statistics is { Restores: > 0 } ? statistics.RestoreTime.TotalMilliseconds / statistics.Restores : 0,
                 summary.TokensPerSecond,
                 Percentile(latencies, 0.50),
                 Percentile(latencies, 0.95),
@@ -104,14 +107,14 @@ internal static class TheaterBenchmark
     {
         ArgumentNullException.ThrowIfNull(plays);
         var table = new StringBuilder()
-            .AppendLine("| run | characters | sequences | kv host MB | lines | generated | prefilled | re-prefilled | saves | restores | tokens/s | line p50 ms | line p95 ms | attribution / generation | wall s | peak MB |")
-            .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            .AppendLine("| run | characters | sequences | kv host MB | lines | generated | prefilled | re-prefilled | saves | restores | restore ms | tokens/s | line p50 ms | line p95 ms | attribution / generation | wall s | peak MB |")
+            .AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var p in plays)
         {
             var attribution = p.AttributionTimeOverhead is { } overhead ? overhead.ToString("P0", CultureInfo.InvariantCulture) : "off";
             var host = p.HostKvMegabytes switch { 0 => "off", < 0 => "default", _ => p.HostKvMegabytes.ToString(CultureInfo.InvariantCulture) };
             table.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {p.Name} | {p.Characters:N0} | {p.Sequences:N0} | {host} | {p.Lines:N0} | {p.GeneratedTokens:N0} | {p.PrefillTokens:N0} | {p.ReprefillTokens:N0} | {p.Saves:N0} | {p.Restores:N0} | {p.TokensPerSecond:N0} | {p.P50LineMilliseconds:N0} | {p.P95LineMilliseconds:N0} | {attribution} | {p.WallSeconds:N1} | {p.PeakMegabytes:N0} |"));
+                $"| {p.Name} | {p.Characters:N0} | {p.Sequences:N0} | {host} | {p.Lines:N0} | {p.GeneratedTokens:N0} | {p.PrefillTokens:N0} | {p.ReprefillTokens:N0} | {p.Saves:N0} | {p.Restores:N0} | {p.RestoreMilliseconds:N2} | {p.TokensPerSecond:N0} | {p.P50LineMilliseconds:N0} | {p.P95LineMilliseconds:N0} | {attribution} | {p.WallSeconds:N1} | {p.PeakMegabytes:N0} |"));
         }
 
         if (Find(plays, "tierOff") is { } off && Find(plays, "tierOn") is { } on && Find(plays, "resident") is { } resident)
