@@ -61,6 +61,64 @@ public sealed class HostKvTierTests(TinyModelFixture fixture)
         Assert.True(second.PrefillTokens >= pool.Statistics.ReprefillTokens, $"prefilled {second.PrefillTokens}, again {pool.Statistics.ReprefillTokens}");
     }
 
+    [Fact]
+    public async Task DiskTier_EvictedSessionSpilledAndReadBack_GoesOnExactlyAsOneNeverEvicted()
+    {
+        using var spill = new SpillFolder();
+        using var crowded = fixture.CreatePool(sequences: 2, configure: o => (o.HostKvMegabytes, o.DiskKvDirectory) = (0, spill.Path));
+        using var roomy = fixture.CreatePool(sequences: 8, configure: o => o.HostKvMegabytes = 0);
+
+        var evicted = await PlayAsync(crowded, crowd: true);
+        var resident = await PlayAsync(roomy, crowd: false);
+
+        Assert.Equal(resident.Second.Tokens, evicted.Second.Tokens);
+        Assert.Equal(resident.Second.PrefillTokens, evicted.Second.PrefillTokens);
+        Assert.All(resident.Score.TokenLogProbabilities.Zip(evicted.Score.TokenLogProbabilities), p => Assert.Equal(p.First, p.Second, 1e-4));
+        Assert.True(crowded.Statistics.Restores >= 1, $"restores {crowded.Statistics.Restores}");
+    }
+
+    [Fact]
+    public async Task DiskTier_CorruptedSpillFile_IsDeletedAndTheSessionPrefilledAgain_NeverTrusted()
+    {
+        using var spill = new SpillFolder();
+        using var pool = fixture.CreatePool(sequences: 2, configure: o => (o.HostKvMegabytes, o.DiskKvDirectory) = (0, spill.Path));
+        var session = $"marta-{Guid.NewGuid():N}";
+        var first = await pool.GenerateAsync(Greedy(Prompt, session), Timeout);
+        await Task.WhenAll(pool.GenerateAsync(Greedy(Other, "wren"), Timeout), pool.GenerateAsync(Greedy(Other + " sir", "pike"), Timeout));
+        var files = Directory.GetFiles(spill.Path, "*.kv");
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            var bytes = await File.ReadAllBytesAsync(file, Timeout);
+            bytes[bytes.Length / 2] ^= 0xFF;
+            await File.WriteAllBytesAsync(file, bytes, Timeout);
+        }
+
+        var restoresBefore = pool.Statistics.Restores;
+        var next = Prompt + first.Text + "\nWren: and who are you?\nPike:";
+        var second = await pool.GenerateAsync(Greedy(next, session), Timeout);
+        using var roomy = fixture.CreatePool(sequences: 8, configure: o => o.HostKvMegabytes = 0);
+        var cold = await roomy.GenerateAsync(Greedy(next, "cold"), Timeout);
+
+        Assert.Equal(restoresBefore, pool.Statistics.Restores);
+        Assert.Equal(cold.Tokens, second.Tokens);
+        // Prefilled as a cold session (the sequence it got may still hold the BOS its previous session began with).
+        Assert.InRange(second.PrefillTokens, cold.PrefillTokens - 1, cold.PrefillTokens);
+        Assert.DoesNotContain(files, File.Exists);
+    }
+
+    [Fact]
+    public void DiskTier_FolderThatCannotBeWritten_RefusesToStart_NamingTheSetting()
+    {
+        using var spill = new SpillFolder();
+        var file = Path.Combine(spill.Path, "a-file");
+        File.WriteAllText(file, "not a folder");
+
+        var error = Assert.Throws<InvalidOperationException>(() => fixture.CreatePool(configure: o => o.DiskKvDirectory = Path.Combine(file, "spill")));
+
+        Assert.Contains("Inference:DiskKvDirectory", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// A session speaks, (with <paramref name="crowd"/>) two others take both sequences, and it speaks again and is
     /// scored: on a two-sequence pool it lost its sequence in between.
@@ -104,4 +162,12 @@ public sealed class HostKvTierTests(TinyModelFixture fixture)
         MaxTokens = 12,
         Sampling = SamplingOptions.Greedy,
     };
+
+    /// <summary>A temporary spill folder, deleted afterwards.</summary>
+    private sealed class SpillFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"agent-theater-spill-{Guid.NewGuid():N}")).FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
 }

@@ -93,6 +93,7 @@ public sealed partial class InferencePool
                     }
 
                     _hostTier?.Remove(forget.Session);
+                    _diskTier?.Remove(forget.Session);
                     _lost.Remove(forget.Session);
                     break;
             }
@@ -242,10 +243,16 @@ public sealed partial class InferencePool
     {
         var session = slot.Session!;
         int[] tokens = [.. slot.Cached];
-        if (_hostTier is not null && tokens.Length >= MinimumParkedTokens)
+        if (tokens.Length < MinimumParkedTokens || (_hostTier is null && _diskTier is null))
         {
-            var state = _context.SaveSequence(slot.Id);
-            if (_hostTier.Save(session, state, tokens, (dropped, saved) => Lose(dropped, saved.Tokens)))
+            Lose(session, tokens);
+            return;
+        }
+
+        var state = _context.SaveSequence(slot.Id);
+        if (_hostTier is not null)
+        {
+            if (_hostTier.Save(session, state, tokens, Spill))
             {
                 Statistics.OnSaved();
                 return;
@@ -258,7 +265,22 @@ public sealed partial class InferencePool
             }
         }
 
+        if (_diskTier is not null && _diskTier.Save(session, state, tokens))
+        {
+            Statistics.OnSaved();
+            return;
+        }
+
         Lose(session, tokens);
+    }
+
+    /// <summary>A session the host tier has no room for: to the disk tier when there is one, else its tokens are remembered as lost.</summary>
+    private void Spill(string session, SavedSequence saved)
+    {
+        if (_diskTier is null || !_diskTier.Save(session, saved.State, saved.Tokens))
+        {
+            Lose(session, saved.Tokens);
+        }
     }
 
     private void Lose(string session, int[] tokens)
@@ -290,12 +312,25 @@ public sealed partial class InferencePool
             Statistics.OnReprefill(Math.Max(0, held - Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit)));
         }
 
-        if (_hostTier?.Find(session) is not { } saved)
+        var saved = _hostTier?.Find(session);
+        if (saved is not null)
+        {
+            _hostTier!.Remove(session);
+        }
+        else if (_diskTier is not null)
+        {
+            saved = _diskTier.Take(session, out var corrupted);
+            if (corrupted is not null)
+            {
+                LogSpillCorrupted(_logger, corrupted, session);
+            }
+        }
+
+        if (saved is null)
         {
             return;
         }
 
-        _hostTier.Remove(session);
         var restorable = Math.Min(CommonPrefix([.. saved.Tokens], job.Tokens), job.ReusableLimit);
         // Measured on the CPU (docs/performance.md, "KV tiers"): a restore took 0.31 ms on average, one prompt token's
         // prefill about 0.55 ms, so a restore that serves even one more token than the sequence holds is the cheaper.

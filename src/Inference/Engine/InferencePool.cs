@@ -30,6 +30,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     private readonly bool _ownsModel;
     private readonly bool _canShift;
     private readonly HostKvTier? _hostTier;
+    private readonly DiskKvTier? _diskTier;
 
     /// <summary>Tokens of sessions that lost their sequence with nothing saved, to count what their return prefills again.</summary>
     private readonly Dictionary<string, int[]> _lost = new(StringComparer.Ordinal);
@@ -71,6 +72,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
         _canShift = _context.CanShift;
         var hostBytes = options.HostKvBytes;
         _hostTier = hostBytes > 0 ? new HostKvTier(hostBytes) : null;
+        _diskTier = string.IsNullOrWhiteSpace(options.DiskKvDirectory) ? null : new DiskKvTier(options.DiskKvDirectory, options.DiskKvMegabytes * (1L << 20));
         Statistics.HostTier = _hostTier;
         _batch = new NativeBatch(_context.BatchSize);
         _slots = [.. Enumerable.Range(0, _context.MaxSequences).Select(i => new SequenceSlot(i))];
@@ -529,6 +531,9 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
 
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Inference pool started: {ModelPath}, {Sequences} sequences x {SequenceContext} tokens, batch {Batch}, {Threads} threads, {Backend}")]
     private static partial void LogPoolStarted(ILogger logger, string modelPath, int sequences, int sequenceContext, int batch, int threads, LlamaBackendKind backend);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "KV spill file {File} of session {Session} does not check out; deleted, the session is prefilled again")]
+    private static partial void LogSpillCorrupted(ILogger logger, string file, string session);
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Inference:HostKvMegabytes is too small to hold one session: a state of {Tokens} tokens takes {Bytes} bytes, the tier holds {Budget}; evicted sessions are prefilled again")]
     private static partial void LogHostTierTooSmall(ILogger logger, int bytes, int tokens, long budget);

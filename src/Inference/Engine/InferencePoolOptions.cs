@@ -70,6 +70,16 @@ public sealed class InferencePoolOptions : IValidatableObject
     [Range(-1, 1 << 24)]
     public int HostKvMegabytes { get; set; } = -1;
 
+    /// <summary>
+    /// Folder for the KV state of evicted sessions the host tier has no room for (null or empty: no disk tier). Created
+    /// if missing; the pool refuses to start when it cannot be written.
+    /// </summary>
+    public string? DiskKvDirectory { get; set; }
+
+    /// <summary>Most megabytes of spill files in <see cref="DiskKvDirectory"/>; the oldest written go first.</summary>
+    [Range(1, 1 << 24)]
+    public int DiskKvMegabytes { get; set; } = 4096;
+
     /// <summary>The host tier's budget in bytes (<see cref="HostKvMegabytes"/> resolved).</summary>
     public long HostKvBytes => HostKvMegabytes >= 0 ? HostKvMegabytes * (1L << 20) : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8;
 
