@@ -78,22 +78,11 @@ internal static class ShiftBenchmark
         return new ShiftMeasurement(
             shiftedLines.Count,
             pool.Statistics.ContextShifts - shiftsBefore,
-            new ShiftError(Mean(shifted), Percentile(shifted, 0.95), Mean(shiftedLines)),
-            new ShiftError(Mean(trimmed), Percentile(trimmed, 0.95), Mean(trimmedLines)));
+            new ShiftError(Mean(shifted), Percentiles.Of(shifted, 0.95), Mean(shiftedLines)),
+            new ShiftError(Mean(trimmed), Percentiles.Of(trimmed, 0.95), Mean(trimmedLines)));
     }
 
     private static double Mean(List<double> values) => values.Count == 0 ? 0 : values.Average();
-
-    private static double Percentile(List<double> values, double share)
-    {
-        if (values.Count == 0)
-        {
-            return 0;
-        }
-
-        var sorted = values.Order().ToList();
-        return sorted[Math.Min(sorted.Count - 1, (int)(share * sorted.Count))];
-    }
 }
 
 /// <summary>What the trials found.</summary>

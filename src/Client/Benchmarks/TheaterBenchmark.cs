@@ -60,46 +60,32 @@ internal static class TheaterBenchmark
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(scenario);
 
-        // The silo's state and the transcripts are the benchmark's working storage: a temporary folder, removed afterwards.
-        var state = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"agent-theater-bench-{Guid.NewGuid():N}")).FullName;
-        try
-        {
-            await using var theater = await Theater.StartEmbeddedAsync(settings, new EmbeddedSilo(model, Path.Combine(state, "state.db")), cancellationToken);
-            var runId = ScenarioRunner.NewRunId(scenario.Name);
-            var folder = new RunFolder(Path.Combine(state, runId));
-            var summary = await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, progress, cancellationToken);
-            var statistics = theater.Services.GetService<InferencePool>()?.Statistics;
-            var latencies = LineMilliseconds(folder);
-            return new TheaterBenchFigures(
-                name,
-                summary.Characters,
-                settings.Sequences,
-                settings.HostKvMegabytes,
-                summary.CharacterLines,
-                summary.Tokens,
-                summary.PrefillTokens,
-                statistics?.ReprefillTokens ?? 0,
-                statistics?.Saves ?? 0,
-                statistics?.Restores ?? 0,
-                statistics is { Restores: > 0 } ? statistics.RestoreTime.TotalMilliseconds / statistics.Restores : 0,
-                summary.TokensPerSecond,
-                Percentile(latencies, 0.50),
-                Percentile(latencies, 0.95),
-                summary.Attribution?.TimeOverhead,
-                summary.WallSeconds,
-                Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(state, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Best effort: a temporary folder.
-            }
-        }
+        // The silo's state and the transcripts are the benchmark's working storage.
+        using var scratch = new ScratchFolder();
+        await using var theater = await Theater.StartEmbeddedAsync(settings, new EmbeddedSilo(model, Path.Combine(scratch.Path, "state.db")), cancellationToken);
+        var runId = ScenarioRunner.NewRunId(scenario.Name);
+        var folder = new RunFolder(Path.Combine(scratch.Path, runId));
+        var summary = await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, progress, cancellationToken);
+        var statistics = theater.Services.GetService<InferencePool>()?.Statistics;
+        var latencies = LineMilliseconds(folder);
+        return new TheaterBenchFigures(
+            name,
+            summary.Characters,
+            settings.Sequences,
+            settings.HostKvMegabytes,
+            summary.CharacterLines,
+            summary.Tokens,
+            summary.PrefillTokens,
+            statistics?.ReprefillTokens ?? 0,
+            statistics?.Saves ?? 0,
+            statistics?.Restores ?? 0,
+            statistics is { Restores: > 0 } ? statistics.RestoreTime.TotalMilliseconds / statistics.Restores : 0,
+            summary.TokensPerSecond,
+            Percentiles.Of(latencies, 0.50),
+            Percentiles.Of(latencies, 0.95),
+            summary.Attribution?.TimeOverhead,
+            summary.WallSeconds,
+            Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0));
     }
 
     /// <summary>The figures as a Markdown table, one row per play, then the ratios of the tier comparison when all three are there.</summary>
@@ -154,17 +140,6 @@ internal static class TheaterBenchmark
         }
 
         return times;
-    }
-
-    private static double Percentile(List<double> values, double share)
-    {
-        if (values.Count == 0)
-        {
-            return 0;
-        }
-
-        values.Sort();
-        return values[Math.Min(values.Count - 1, (int)(share * values.Count))];
     }
 
     private static TheaterBenchFigures? Find(IReadOnlyList<TheaterBenchFigures> plays, string name) => plays.FirstOrDefault(p => p.Name == name);

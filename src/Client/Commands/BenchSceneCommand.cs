@@ -44,8 +44,8 @@ internal static class BenchSceneCommand
             var turnCount = CommandErrors.InRange("--turns", result.GetValue(turns), 1, 10_000);
             var windowSize = CommandErrors.InRange("--window", result.GetValue(window), 1, 10_000);
             var turnPolicy = ParsePolicy("--policy", result.GetValue(policy)!);
-            var jsonFile = WritablePath("--json", result.GetValue(json));
-            var markdownFile = WritablePath("--out", result.GetValue(output));
+            var jsonFile = CommandErrors.WritablePath("--json", result.GetValue(json));
+            var markdownFile = CommandErrors.WritablePath("--out", result.GetValue(output));
             var scenarioFile = result.GetValue(scenario);
             if (scenarioFile is not null && result.GetResult(characters) is { Implicit: false })
             {
@@ -69,17 +69,12 @@ internal static class BenchSceneCommand
                 $"attribution {(settings.Attribution ? "on" : "off")}, seed {played.Sampling.Seed}, {Environment.ProcessorCount} cores");
             Console.WriteLine(header);
 
-            // The silo's state is only the benchmark's working storage: a temporary folder, removed afterwards.
-            var state = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"agent-theater-bench-{Guid.NewGuid():N}")).FullName;
+            // The silo's state is only the benchmark's working storage.
             SceneBenchRun run;
-            try
+            using (var scratch = new ScratchFolder())
             {
-                await using var theater = await Theater.OpenAsync(settings, new EmbeddedSilo(model, Path.Combine(state, "state.db")), cancellationToken);
+                await using var theater = await Theater.OpenAsync(settings, new EmbeddedSilo(model, Path.Combine(scratch.Path, "state.db")), cancellationToken);
                 run = await ConsoleProgress.ShowAsync(progress => SceneBenchmark.PlayAsync(theater.Grains, played, windowSize, progress, cancellationToken));
-            }
-            finally
-            {
-                TryDelete(state);
             }
 
             return Report(run, cast, turnCount, windowSize, turnPolicy, model, header, jsonFile, markdownFile);
@@ -160,28 +155,4 @@ internal static class BenchSceneCommand
             : throw new ArgumentException($"{option}: '{text}' is not a turn policy (round-robin, addressed, director).", option);
 
     private static string PolicyName(TurnPolicy policy) => Policies.First(p => p.Policy == policy).Name;
-
-    /// <summary>The path, checked before the scene plays: its folder must exist, or hours of play would be lost at the end.</summary>
-    private static string? WritablePath(string option, string? path)
-    {
-        if (path is null)
-        {
-            return null;
-        }
-
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        return Directory.Exists(folder) ? path : throw new ArgumentException($"{option}: the folder of '{path}' does not exist.", option);
-    }
-
-    private static void TryDelete(string folder)
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still open (the database's pooled connection); the temporary folder is left behind.
-        }
-    }
 }

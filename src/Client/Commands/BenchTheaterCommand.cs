@@ -35,11 +35,7 @@ internal static class BenchTheaterCommand
                 loaded = loaded with { Replicas = CommandErrors.InRange("--replicas", count, 1, 100_000) };
             }
 
-            var jsonFile = result.GetValue(json);
-            if (jsonFile is not null && Path.GetDirectoryName(Path.GetFullPath(jsonFile)) is { } folder && !Directory.Exists(folder))
-            {
-                throw new ArgumentException($"--json: the folder {folder} does not exist.");
-            }
+            var jsonFile = CommandErrors.WritablePath("--json", result.GetValue(json));
 
             var settings = theaterOptions.Read(result);
             var model = DefaultModel.Resolve(settings.Model ?? loaded.Model, Path.GetDirectoryName(Path.GetFullPath(file))!);

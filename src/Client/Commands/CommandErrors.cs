@@ -48,6 +48,21 @@ internal static class CommandErrors
     public static int InRange(string option, int value, int min, int max) =>
         value >= min && value <= max ? value : throw new ArgumentException($"{option}: {value} is out of range ({min} to {max}).", option);
 
+    /// <summary>
+    /// An output path, checked before long work starts: its folder must exist, or the work would be lost at the end;
+    /// the error names the option. Null stays null.
+    /// </summary>
+    public static string? WritablePath(string option, string? path)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        return Directory.Exists(folder) ? path : throw new ArgumentException($"{option}: the folder of '{path}' does not exist.", option);
+    }
+
     /// <summary>Parses "1,8,32" into integers; the error names the option and the bad value.</summary>
     public static int[] ParseIntegerList(string option, string text)
     {

@@ -54,7 +54,7 @@ internal static class ValidateCommand
         var chatMessageTokens = chat ? PromptFormats.ChatMessageTokens(loaded) : 0;
         var limits = new PromptLimits(loaded.TrainedContextLength, sequenceContext, ShiftsContext: false, ChatMessageTokens: chatMessageTokens);
         var pinned = PromptBudget.PinnedPrompts(scenario, chat);
-        var extra = PromptBudget.PinnedExtra(scenario, limits, chat);
+        var extra = PromptBudget.PinnedExtra(limits, chat, scenario.Memory);
         var counts = pinned.Select(p => loaded.Tokenize(p.Text, addSpecial: false, parseSpecial: false).Length + extra).ToList();
         if (PromptBudget.FindOversized(scenario, pinned, counts, limits) is { } error)
         {

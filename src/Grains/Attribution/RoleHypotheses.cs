@@ -63,17 +63,14 @@ public static class RoleHypotheses
         return hypotheses;
     }
 
-    /// <summary>
-    /// The dialogue prompt of <paramref name="hypothesis"/>: <paramref name="casting"/> with the hypothesis's card (all of
-    /// <paramref name="witnessed"/>; with <paramref name="omittedEarlier"/>, the marker that earlier lines were left out).
-    /// </summary>
-    public static string Prompt(RoleHypothesis hypothesis, CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
+    /// <summary>The dialogue prompt of <paramref name="hypothesis"/>: <paramref name="casting"/> with the hypothesis's card.</summary>
+    public static string Prompt(RoleHypothesis hypothesis, CharacterCasting casting, IEnumerable<SceneLine> witnessed)
     {
         ArgumentNullException.ThrowIfNull(hypothesis);
         ArgumentNullException.ThrowIfNull(casting);
         return hypothesis.Card is { } card
-            ? DialoguePrompt.Build(casting with { Persona = card }, witnessed, omittedEarlier)
-            : DialoguePrompt.BuildWithoutPersona(casting, witnessed, omittedEarlier);
+            ? DialoguePrompt.Build(casting with { Persona = card }, witnessed)
+            : DialoguePrompt.BuildWithoutPersona(casting, witnessed);
     }
 
     /// <summary>

@@ -72,23 +72,17 @@ public sealed class PromptBudget
         var chat = limits.Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
         var who = $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}";
 
-        // Room for a summary is kept whether or not one was written yet, so writing one never moves the cut.
-        var memoryRoom = persona && casting.Memory == MemorySummary.Model ? MemoryTokens + 8 : 0;
-        int first;
-        if (chat)
-        {
-            // The system message is pinned; each line is a message of its own, with the template's markers around it.
-            var system = Render(casting, [], omittedEarlier: true, persona, chat: true).Messages![0].Content;
-            first = await FirstKeptAsync(
-                inference, who, system, [.. witnessed.Select(l => DialoguePrompt.ChatContent(casting, l))], casting.Sampling.MaxTokensPerLine,
-                perLine: limits.ChatMessageTokens, pinnedExtra: (2 * limits.ChatMessageTokens) + memoryRoom);
-        }
-        else
-        {
-            first = await FirstKeptAsync(
-                inference, who, Render(casting, [], omittedEarlier: true, persona, chat: false).Text, [.. witnessed.Select(DialoguePrompt.Line)], casting.Sampling.MaxTokensPerLine,
-                pinnedExtra: memoryRoom);
-        }
+        // In chat the system message is pinned and each line is a message of its own, with the template's markers
+        // around it. Room for a summary is kept whether or not one was written yet, so writing one never moves the cut.
+        var empty = Render(casting, [], omittedEarlier: true, persona, chat);
+        var first = await FirstKeptAsync(
+            inference,
+            who,
+            chat ? empty.Messages![0].Content : empty.Text,
+            [.. witnessed.Select(l => chat ? DialoguePrompt.ChatContent(casting, l) : DialoguePrompt.Line(l))],
+            casting.Sampling.MaxTokensPerLine,
+            perLine: chat ? limits.ChatMessageTokens : 0,
+            pinnedExtra: PinnedExtra(limits, chat, persona ? casting.Memory : MemorySummary.None));
 
         var kept = first == 0 ? witnessed : [.. witnessed.Skip(first)];
         return (Render(casting, kept, first > 0, persona, chat, memory), first);
@@ -189,7 +183,7 @@ public sealed class PromptBudget
         var chat = limits.Resolve(scenario.PromptFormat) == PromptFormatChoice.Chat;
         var pinned = PinnedPrompts(scenario, chat);
         var counts = await inference.CountTokens([.. pinned.Select(p => p.Text)]);
-        var extra = PinnedExtra(scenario, limits, chat);
+        var extra = PinnedExtra(limits, chat, scenario.Memory);
         if (FindOversized(scenario, pinned, [.. counts.Select(c => c + extra)], limits) is { } error)
         {
             throw new ArgumentException(error, nameof(scenario));
@@ -197,14 +191,14 @@ public sealed class PromptBudget
     }
 
     /// <summary>
-    /// Tokens a pinned part takes besides its text (<see cref="PinnedPrompts"/>): the chat template's markers around the
-    /// system message and the generation prompt, and the room kept for a summary.
+    /// Tokens a pinned part takes besides its text (<see cref="PinnedPrompts"/>): in <paramref name="chat"/>, the
+    /// template's markers around the system message and the generation prompt; with <paramref name="memory"/>, the room
+    /// kept for a summary.
     /// </summary>
-    public static int PinnedExtra(ScenarioDefinition scenario, PromptLimits limits, bool chat)
+    public static int PinnedExtra(PromptLimits limits, bool chat, MemorySummary memory)
     {
-        ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(limits);
-        return (chat ? 2 * limits.ChatMessageTokens : 0) + (scenario.Memory == MemorySummary.Model ? MemoryTokens + 8 : 0);
+        return (chat ? 2 * limits.ChatMessageTokens : 0) + (memory == MemorySummary.Model ? MemoryTokens + 8 : 0);
     }
 
     /// <summary>Tokens the pinned part and the kept lines may take together.</summary>

@@ -161,7 +161,7 @@ public sealed partial class InferencePool
     private void Attach(PoolJob job, SequenceSlot slot)
     {
         Unpark(job, slot);
-        var reuse = Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit);
+        var reuse = Reusable(CollectionsMarshal.AsSpan(slot.Cached), job);
         reuse += ShiftDroppedChunk(slot, job, reuse);
         if (reuse < slot.Cached.Count && !_context.RemoveTokens(slot.Id, reuse))
         {
@@ -285,7 +285,7 @@ public sealed partial class InferencePool
 
     private void Lose(string session, int[] tokens)
     {
-        // Bounded: the oldest of these are only a measurement.
+        // Bounded: past the bound any one of these goes (they are only a measurement).
         if (_lost.Count >= 16 * MaxSequences)
         {
             _lost.Remove(_lost.Keys.First());
@@ -306,10 +306,10 @@ public sealed partial class InferencePool
             return;
         }
 
+        var inSlot = Reusable(CollectionsMarshal.AsSpan(slot.Cached), job);
         if (_lost.Remove(session, out var lost))
         {
-            var held = Math.Min(CommonPrefix([.. lost], job.Tokens), job.ReusableLimit);
-            Statistics.OnReprefill(Math.Max(0, held - Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit)));
+            Statistics.OnReprefill(Math.Max(0, Reusable(lost, job) - inSlot));
         }
 
         var saved = _hostTier?.Find(session);
@@ -331,10 +331,10 @@ public sealed partial class InferencePool
             return;
         }
 
-        var restorable = Math.Min(CommonPrefix([.. saved.Tokens], job.Tokens), job.ReusableLimit);
         // Measured on the CPU (docs/performance.md, "KV tiers"): a restore took 0.31 ms on average, one prompt token's
         // prefill about 0.55 ms, so a restore that serves even one more token than the sequence holds is the cheaper.
-        if (restorable <= Math.Min(CommonPrefix(slot.Cached, job.Tokens), job.ReusableLimit))
+        var restorable = Reusable(saved.Tokens, job);
+        if (restorable <= inSlot)
         {
             return;
         }
@@ -352,6 +352,9 @@ public sealed partial class InferencePool
             Statistics.OnReprefill(restorable);
         }
     }
+
+    /// <summary>How many of <paramref name="held"/> tokens the job can use: their common prefix with its tokens, within its reusable limit.</summary>
+    private static int Reusable(ReadOnlySpan<int> held, PoolJob job) => Math.Min(CommonPrefix(held, job.Tokens), job.ReusableLimit);
 
     private bool TryFork(ForkJob fork)
     {

@@ -104,12 +104,6 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
     /// </summary>
     public int SequenceContextLength => Math.Min(_options.SequenceContextLength, _context.SequenceContextLength);
 
-    /// <summary>
-    /// Most prompt tokens a session should hold: the model's training context or the sequence length, whichever is
-    /// smaller (a model asked beyond its training context degrades even where the sequence has room).
-    /// </summary>
-    public int PromptLimit => Model.TrainedContextLength > 0 ? Math.Min(Model.TrainedContextLength, SequenceContextLength) : SequenceContextLength;
-
     /// <summary>Whether dropped chunks of a session's prompt are shifted out of its cache (the option, and the model's memory allows it).</summary>
     public bool ShiftsContext => _options.ContextShift && _canShift;
 
@@ -177,7 +171,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             // As for text: the continuation is tokenised together with the assistant prompt's last stretch of text.
             var prompt = ChatTokens(messages, null, nameof(request.Messages));
             tokens = ChatTokens(messages, request.Continuation ?? string.Empty, nameof(request.Messages));
-            promptLength = Math.Max(1, Math.Min(CommonPrefix([.. prompt], tokens), prompt.Length));
+            promptLength = Math.Max(1, Math.Min(CommonPrefix(prompt, tokens), prompt.Length));
         }
         else
         {
@@ -185,7 +179,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             // part is the longest prefix shared with the prompt's own tokenisation.
             var prompt = PromptTokens(request.Prompt, null, nameof(request.Prompt));
             tokens = Model.Tokenize(request.Prompt + (request.Continuation ?? string.Empty), addSpecial: true, parseSpecial: false);
-            promptLength = Math.Max(1, Math.Min(CommonPrefix([.. prompt], tokens), prompt.Length));
+            promptLength = Math.Max(1, Math.Min(CommonPrefix(prompt, tokens), prompt.Length));
         }
 
         var job = new ScoreJob(request.SessionKey, tokens, promptLength);
@@ -406,17 +400,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
         return LlamaModel.Load(options.ModelPath, options.GpuLayers);
     }
 
-    private static int CommonPrefix(List<int> a, int[] b)
-    {
-        var n = Math.Min(a.Count, b.Length);
-        var i = 0;
-        while (i < n && a[i] == b[i])
-        {
-            i++;
-        }
-
-        return i;
-    }
+    private static int CommonPrefix(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.CommonPrefixLength(b);
 
     private int[] PromptTokens(string? text, IReadOnlyList<int>? tokens, string name)
     {
