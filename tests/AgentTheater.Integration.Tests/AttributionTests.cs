@@ -3,6 +3,7 @@ using AgentTheater.Contracts.Characters;
 using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
+using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Characters;
 
 namespace AgentTheater.Integration.Tests;
@@ -84,15 +85,21 @@ public sealed class AttributionTests(TheaterClusterFixture fixture)
     [Fact]
     public async Task Attribution_LaterLines_PrefillOnlyWhatIsNewForEachHypothesis()
     {
-        var (_, _, attribution) = await PlayAsync(Scene(6), [Odile, Tamsin]);
+        var (_, transcript, attribution) = await PlayAsync(Scene(6), [Odile, Tamsin]);
 
         // Each hypothesis keeps its prompt cached in its own session: a character's later line costs the lines since its
-        // last one, not its whole prompt again. (Only up to the second line: there the fixture's threshold completes a
-        // takeover, and the trigger search rewinds the sessions to rescore an earlier line.)
+        // last one (its own included) and the scored line, not its whole prompt again. (Only up to the second line:
+        // there the fixture's threshold completes a takeover, and the trigger search rewinds the sessions to rescore an
+        // earlier line.) The first line is no yardstick: a fresh session may reuse the prefix an evicted sequence held.
         foreach (var lines in attribution.Lines.Where(l => l.Tokens > 0).GroupBy(l => l.CharacterId))
         {
             var (first, second) = (lines.First(), lines.ElementAt(1));
-            Assert.True(second.PrefillTokens < first.PrefillTokens, $"line {second.Index} prefilled {second.PrefillTokens}, the first {first.PrefillTokens}");
+            var speaker = transcript[second.Index];
+            var since = transcript.Where(l => l.Index >= first.Index && l.Index < second.Index && (l.To is null || l.To == speaker.SpeakerId)).Select(DialoguePrompt.Line);
+            var newText = string.Concat(since) + speaker.Speaker + ":" + RoleHypotheses.Continuation(speaker);
+            var newTokens = (await fixture.Client.GetGrain<IInferenceGrain>(0).CountTokens([newText]))[0];
+            var bound = second.Scores.Count * (newTokens + 2);
+            Assert.True(second.PrefillTokens <= bound, $"line {second.Index} prefilled {second.PrefillTokens}; what is new for its {second.Scores.Count} hypotheses is at most {bound}");
         }
     }
 

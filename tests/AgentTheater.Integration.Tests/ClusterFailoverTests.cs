@@ -80,7 +80,14 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
                 before = await LinesAsync(grains, sceneKeys);
             }
 
-            // Both silos with a model serve; the one without never loaded a model.
+            // Both silos with a model serve; the one without never loaded a model. Placement spreads the characters as the
+            // run goes on, so wait for both to have generated while the run is still short of half its lines.
+            while (before.Values.Sum() < Replicas * MaxTurns / 2 && !await BothServedAsync(silos))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), Cancel);
+                before = await LinesAsync(grains, sceneKeys);
+            }
+
             foreach (var gpu in silos.Take(2))
             {
                 var pool = await gpu.StatusAsync();
@@ -218,6 +225,20 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
     }
 
     /// <summary>The run id from the run.json the CLI writes into its run folder once it has reached the cluster.</summary>
+    private static async Task<bool> BothServedAsync(IReadOnlyList<SiloProcess> silos)
+    {
+        foreach (var gpu in silos.Take(2))
+        {
+            var pool = await gpu.StatusAsync();
+            if (!pool.GetProperty("loaded").GetBoolean() || pool.GetProperty("generatedTokens").GetInt64() == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static async Task<string> RunIdAsync(Process run, StringBuilder output, string runs)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
