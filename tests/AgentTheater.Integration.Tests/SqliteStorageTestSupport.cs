@@ -55,6 +55,18 @@ public sealed class SqliteStorageClusterFixture : IAsyncLifetime
     {
         Cluster = SqliteStorageCluster.Build(DatabasePath);
         await Cluster.DeployAsync();
+
+        // Placement only chooses among silos the receiving silo sees as active; wait until both are.
+        var management = Cluster.Client.GetGrain<IManagementGrain>(0);
+        for (var attempt = 0; (await management.GetHosts(onlyActive: true)).Count < 2; attempt++)
+        {
+            if (attempt == 300)
+            {
+                throw new TimeoutException("The second silo did not become active within 30 s.");
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,3 +1,5 @@
+using Orleans.Placement;
+
 namespace AgentTheater.Integration.Tests;
 
 /// <summary>What a probe grain holds now, and which activation on which silo answered.</summary>
@@ -21,6 +23,8 @@ public interface IStorageProbeGrain : IGrainWithStringKey
     Task Deactivate();
 }
 
+/// <remarks>Placed at random, so the concurrency test's grains land on both silos (the default placement may keep them all on one).</remarks>
+[RandomPlacement]
 public sealed class StorageProbeGrain(
     [PersistentState(StorageProbeGrain.StateName, StorageProbeGrain.StorageName)] IPersistentState<ProbeState> state)
     : Grain, IStorageProbeGrain
