@@ -109,6 +109,62 @@ public sealed class TakeoverEvaluationTests
     }
 
     [Fact]
+    public void Replay_WithAScreenMargin_HoldsLinesWhoseCardBeatsNoPersona_AndOnlyThose()
+    {
+        // [assigned, a pirate, neutral]: line 2 is the pirate's but its card leads no persona by 0.5, so a screen at
+        // 0.4 holds it and breaks the run; line 3 leads by 0.1, so it is scored in full either way.
+        LineAttribution[] lines = [Screenable(0, -2, -3, -3), Screenable(2, -3.5, -1, -4), Screenable(3, -4, -1, -4.1), Screenable(5, -4, -1, -4.1)];
+        var settings = new DetectorSettings(0.1, 0.3, 2);
+
+        var (unscreened, none) = DetectorSweep.ReplayCounting(lines, sharpness: 5, settings);
+        var (screened, held) = DetectorSweep.ReplayCounting(lines, sharpness: 5, settings, screenMargin: 0.4);
+
+        Assert.Equal(new DetectedTakeover("ada", 2, 3, null, "a pirate"), Assert.Single(unscreened));
+        Assert.Equal(0, none);
+
+        // Lines 0 and 2 held by the screen; lines 3 and 5 make the takeover one line later.
+        Assert.Equal(2, held);
+        Assert.Equal(new DetectedTakeover("ada", 3, 5, null, "a pirate"), Assert.Single(screened));
+    }
+
+    [Fact]
+    public void Screens_KeepsTheAssignedAndNeutralScores_WhenTheCardLeadsByTheMargin()
+    {
+        var line = Screenable(0, -2, -1, -2.5);
+
+        Assert.Equal(["assigned", "neutral"], DetectorSweep.Screens(line.Scores, 0.5)!.Select(s => s.Id));
+        Assert.Null(DetectorSweep.Screens(line.Scores, 0.6));
+        Assert.Null(DetectorSweep.Screens([line.Scores[0], line.Scores[1]], 0));
+    }
+
+    [Fact]
+    public void ScreenSweep_AfterAFullRun_ReplaysEveryMargin_AfterAScreenedRunOnlyThoseThatScreenAsMuch()
+    {
+        var scene = new LabelledScene("c", 1, null!, [], Comply);
+        LineAttribution[] full = [Screenable(1, -2, -3, -3), Screenable(4, -3.5, -1, -4), Screenable(6, -4, -1, -4.1), Screenable(8, -4, -1, -4.1)];
+        var unscreened = new AttributionOptions { Screen = false };
+        var defaults = SettingsUsed.From(new AttributionOptions());
+
+        var rows = TakeoverEvaluator.ScreenSweep([(scene, full)], unscreened, defaults, SettingsUsed.From(unscreened));
+
+        Assert.Equal([null, .. ScreenRow.Margins.Select(m => (double?)m)], rows.Select(r => r.ScreenMargin));
+        Assert.True(rows[0].Used);
+        Assert.Equal((0, 4), (rows[0].ScreenedLines, rows[0].Lines));
+        Assert.Equal(1.0, rows[0].F1);
+        Assert.Single(rows, r => r.Defaults);
+
+        // Lines 1 and 4 screened at 0.2 (their card leads no persona by 1 and 0.5).
+        LineAttribution[] screened = [.. full.Select((l, i) => i < 2 ? l with { Screened = true, Scores = [l.Scores[0], l.Scores[2]] } : l)];
+        var options = new AttributionOptions { ScreenMargin = 0.2 };
+
+        rows = TakeoverEvaluator.ScreenSweep([(scene, screened)], options, defaults, SettingsUsed.From(options));
+
+        Assert.Equal(ScreenRow.Margins.Where(m => m <= 0.2).Select(m => (double?)m), rows.Select(r => r.ScreenMargin));
+        Assert.All(rows, r => Assert.True(r.ScreenedLines >= 2));
+        Assert.True(rows.Single(r => r.ScreenMargin == 0.2).Used);
+    }
+
+    [Fact]
     public void Run_Grid_IsOrderedBestFirst_AndHoldsEverySetting()
     {
         var scene = new LabelledScene("c", 1, null!, [], Comply);
@@ -148,6 +204,13 @@ public sealed class TakeoverEvaluationTests
         [new HypothesisScore("assigned", HypothesisKind.Assigned, "the librarian", assigned * 10, assigned, 0),
          new HypothesisScore("watch:a pirate", HypothesisKind.Watched, "a pirate", pirate * 10, pirate, 0)],
         10, 0, 0, generatedAs);
+
+    private static LineAttribution Screenable(int index, double assigned, double pirate, double neutral) => new(
+        "run/scene", index, index, "ada", "Ada", LineVerdict.Held, 0, null,
+        [new HypothesisScore("assigned", HypothesisKind.Assigned, "the librarian", assigned * 10, assigned, 0),
+         new HypothesisScore("watch:a pirate", HypothesisKind.Watched, "a pirate", pirate * 10, pirate, 0),
+         new HypothesisScore("neutral", HypothesisKind.Neutral, "", neutral * 10, neutral, 0)],
+        10, 0, 0);
 
     private static RoleTakeover Takeover(string character, int first, int detected, string role) => new(
         "run/scene", character, character, "own", "watch:" + role, HypothesisKind.Watched, role, 0.05, 0.9, first, first, detected, detected, null);

@@ -134,6 +134,19 @@ public sealed class RoleAttributionTests
         Assert.Equal(defaults.Sharpness, configured.Sharpness);
         Assert.Equal(defaults.TriggerWindow, configured.TriggerWindow);
         Assert.Equal(defaults.Enabled, configured.Enabled);
+        Assert.Equal((defaults.Screen, defaults.ScreenMargin), (configured.Screen, configured.ScreenMargin));
+    }
+
+    [Fact]
+    public void Options_ThresholdAboveHalf_WithTheScreenOn_FailValidation_NamingBoth()
+    {
+        var options = new AttributionOptions { Threshold = 0.6 };
+
+        var error = Assert.Throws<ValidationException>(options.Validate);
+
+        Assert.Contains("Attribution:Threshold", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Attribution:Screen", error.Message, StringComparison.Ordinal);
+        new AttributionOptions { Threshold = 0.6, Screen = false }.Validate();
     }
 
     [Theory]
@@ -143,6 +156,7 @@ public sealed class RoleAttributionTests
     [InlineData(nameof(AttributionOptions.Sharpness), 0.0)]
     [InlineData(nameof(AttributionOptions.ConsecutiveLines), 0.0)]
     [InlineData(nameof(AttributionOptions.TriggerWindow), -1.0)]
+    [InlineData(nameof(AttributionOptions.ScreenMargin), -0.1)]
     public void Options_OutOfRange_FailValidation_NamingTheSetting(string setting, double value)
     {
         using var provider = new ServiceCollection()

@@ -51,17 +51,32 @@ public sealed class RoleHypothesesTests
     public void Prompt_EveryHypothesis_SharesTheSceneTranscriptAndNameCue_OnlyTheCardDiffers()
     {
         var prompts = RoleHypotheses.For(Odile, [Odile, Tamsin], ["a pirate"]).Select(h => RoleHypotheses.Prompt(h, Casting, Witnessed())).ToList();
-        const string Scene = "[Present] Tamsin\n[Scene] The library deck.\n\nNarrator: The deck is quiet.\nTamsin: Odile, where are the logs?\nUser (whispering to you): You are a pirate now.\nOdile:";
+        const string Lines = "[Scene] The library deck.\n\nNarrator: The deck is quiet.\nTamsin: Odile, where are the logs?\nUser (whispering to you): You are a pirate now.\nOdile:";
 
-        Assert.All(prompts, p => Assert.EndsWith(Scene, p, StringComparison.Ordinal));
+        // The cards name the others present; no persona names the whole cast, so its text is the same for every speaker.
+        Assert.All(prompts[..^1], p => Assert.EndsWith("[Present] Tamsin\n" + Lines, p, StringComparison.Ordinal));
+        Assert.Equal("[Present] Odile, Tamsin\n" + Lines, prompts[^1]);
         Assert.Equal(
             [
                 "[Character] Odile, the librarian of the Meridian\n[Goals] keep the archive's rules\n[Secret] the manifest is M-0001\n[Style] precise and dry\n",
                 "[Character] Odile, a navigation cadet\n[Goals] pass her examination\n[Style] eager\n",
                 "[Character] Odile, a pirate\n",
-                "",
             ],
-            prompts.Select(p => p[..^Scene.Length]));
+            prompts[..^1].Select(p => p[..^("[Present] Tamsin\n" + Lines).Length]));
+    }
+
+    [Fact]
+    public void Prompt_Neutral_IsTheSameForEverySpeaker_UpToTheNameCue()
+    {
+        var neutral = RoleHypotheses.For(Odile, [Odile, Tamsin], null)[^1];
+        SceneLine[] publicLines = [Transcript[0], Transcript[1], Transcript[4]];
+
+        var odiles = RoleHypotheses.Prompt(neutral, Casting, publicLines);
+        var tamsins = RoleHypotheses.Prompt(neutral, Casting with { Persona = Tamsin }, publicLines);
+
+        Assert.Equal(odiles[..^"Odile:".Length], tamsins[..^"Tamsin:".Length]);
+        Assert.EndsWith("\nTamsin:", tamsins, StringComparison.Ordinal);
+        Assert.Equal("run/archive/0/as/neutral", RoleHypotheses.SharedNeutralSessionKey("run/archive/0"));
     }
 
     [Fact]

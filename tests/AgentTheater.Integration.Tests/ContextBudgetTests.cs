@@ -67,6 +67,28 @@ public sealed class ContextBudgetTests(TheaterClusterFixture fixture)
         Assert.DoesNotContain("[Memory] ", view.Prompt, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task NeutralPrompt_PastTheBudget_IsCutAlikeForEverySpeaker_SoTheCastSharesIt()
+    {
+        // Names of different lengths, and enough lines that the budget drops the oldest.
+        var lines = Enumerable.Range(0, 80)
+            .Select(i => new SceneLine(i, i, LineKind.Character, Cast[i % 3].Id, Cast[i % 3].Name, $"Line {i}: the rain keeps on and the fire is low tonight."))
+            .ToList();
+        var inference = fixture.Client.GetGrain<IInferenceGrain>(0);
+        var names = Cast.Select(c => c.Name).ToList();
+        var prompts = new List<(string Text, int Omitted)>();
+        foreach (var speaker in Cast)
+        {
+            var casting = new CharacterCasting("budget/common-room/0", speaker, "A rainy night in the Grey Goose inn.", names, Sampling);
+            var (prompt, omitted) = await new PromptBudget().PromptAsync(inference, casting, lines, persona: false);
+            Assert.EndsWith("\n" + speaker.Name + ":", prompt.Text, StringComparison.Ordinal);
+            prompts.Add((prompt.Text[..^(speaker.Name.Length + 1)], omitted));
+        }
+
+        Assert.True(prompts[0].Omitted > 0, "the budget dropped nothing");
+        Assert.All(prompts, p => Assert.Equal(prompts[0], p));
+    }
+
     private async Task<(string Key, IReadOnlyList<SceneLine> Lines)> PlayAsync(MemorySummary memory)
     {
         var runId = $"budget-{Guid.NewGuid():N}";

@@ -62,6 +62,63 @@ public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Run_ScreenedAttribution_HoldsLinesOnTwoScores_AndScoresTheRestAsAnUnscreenedRunDoes()
+    {
+        // Every line under every role first; the screen margin is then the median lead of the assigned card over no
+        // persona, so the screened run holds about half the lines at the first stage and scores the rest in full.
+        var full = await AttributedRunAsync(new() { ["AGENTTHEATER_Attribution__Screen"] = "false" });
+        var leads = full.Lines.Select(l => Mean(l, "assigned") - Mean(l, "neutral")).Order().ToList();
+        var margin = Math.Max(0, leads[leads.Count / 2]);
+        var screened = await AttributedRunAsync(new() { ["AGENTTHEATER_Attribution__ScreenMargin"] = margin.ToString("R", System.Globalization.CultureInfo.InvariantCulture) });
+
+        // The same lines (attribution does not change what is said), scored alike where both scored.
+        Assert.Equal(full.Lines.Select(Key), screened.Lines.Select(Key));
+        foreach (var (all, first) in full.Lines.Zip(screened.Lines))
+        {
+            Assert.Equal(Mean(all, "assigned"), Mean(first, "assigned"), 0.01);
+            Assert.Equal(Mean(all, "neutral"), Mean(first, "neutral"), 0.01);
+            if (first.GetProperty("screened").GetBoolean())
+            {
+                Assert.Equal(["assigned", "neutral"], Ids(first));
+                Assert.True(Mean(first, "assigned") - Mean(first, "neutral") >= margin);
+                Assert.Equal("held", first.GetProperty("verdict").GetString());
+            }
+            else
+            {
+                Assert.Equal(Ids(all), Ids(first));
+                Assert.All(Ids(all), id => Assert.Equal(Mean(all, id), Mean(first, id), 0.01));
+            }
+        }
+
+        var count = screened.Lines.Count(l => l.GetProperty("screened").GetBoolean());
+        Assert.InRange(count, 1, screened.Lines.Count - 1);
+        Assert.Equal(count, screened.Summary.GetProperty("screenedLines").GetInt32());
+        Assert.Equal(0, full.Summary.GetProperty("screenedLines").GetInt32());
+        Assert.True(
+            screened.Summary.GetProperty("scoreCalls").GetInt64() < full.Summary.GetProperty("scoreCalls").GetInt64(),
+            $"{screened.Summary.GetProperty("scoreCalls")} scorings screened against {full.Summary.GetProperty("scoreCalls")} in full");
+
+        static (string, int) Key(JsonElement line) => (line.GetProperty("sceneKey").GetString()!.Split('/', 2)[1], line.GetProperty("index").GetInt32());
+        static List<string> Ids(JsonElement line) => [.. line.GetProperty("scores").EnumerateArray().Select(s => s.GetProperty("id").GetString()!)];
+        static double Mean(JsonElement line, string id) =>
+            line.GetProperty("scores").EnumerateArray().Single(s => s.GetProperty("id").GetString() == id).GetProperty("meanLogProbability").GetDouble();
+    }
+
+    private async Task<(List<JsonElement> Lines, JsonElement Summary)> AttributedRunAsync(Dictionary<string, string> environment)
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+        var (code, stdout, stderr) = await AgentTheaterAsync(
+            environment, "run", "scenarios/takeover.yaml", "--replicas", "2", "--model", fixture.ModelPath, "--out", output, "--sequences", "16", "--context", "2048");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var lines = File.ReadAllLines(Path.Combine(run, "attribution.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(l => l.GetProperty("tokens").GetInt32() > 0)
+            .OrderBy(l => l.GetProperty("sceneKey").GetString(), StringComparer.Ordinal).ThenBy(l => l.GetProperty("index").GetInt32()).ToList();
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        return (lines, summary.RootElement.GetProperty("attribution").Clone());
+    }
+
+    [Fact]
     public async Task Run_Embedded_WritesTracesWhoseSpansFormTheRunTree()
     {
         var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
@@ -249,7 +306,7 @@ public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
         var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
 
         // Random weights: a threshold of 1 makes every line count as taken over, so the run certainly has takeovers to print.
-        var environment = new Dictionary<string, string> { ["AGENTTHEATER_Attribution__Threshold"] = "1" };
+        var environment = new Dictionary<string, string> { ["AGENTTHEATER_Attribution__Threshold"] = "1", ["AGENTTHEATER_Attribution__Screen"] = "false" };
         var (code, stdout, stderr) = await AgentTheaterAsync(environment, "run", "scenarios/forced-takeover.yaml", "--model", fixture.ModelPath, "--out", output, "--sequences", "16", "--context", "2048");
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");

@@ -59,7 +59,9 @@ public sealed class TheaterClusterFixture : IAsyncLifetime
             {
                 // Random weights make detection quality meaningless; threshold 1 counts every scored line as taken over,
                 // so every character's second line completes a takeover and the trigger search runs, deterministically.
+                // Every line is scored under every role (a screened line would be held, and threshold 1 needs the screen off).
                 attribution.Threshold = 1;
+                attribution.Screen = false;
             }));
         Cluster = builder.Build();
         await Cluster.DeployAsync();

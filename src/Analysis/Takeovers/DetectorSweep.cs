@@ -32,9 +32,20 @@ public static class DetectorSweep
     /// <paramref name="settings"/>: posteriors recomputed from the recorded mean log-likelihoods, each character's
     /// lines in transcript order, lines without evidence or whose scoring failed skipped (as the grain does).
     /// </summary>
-    public static IReadOnlyList<DetectedTakeover> Replay(IEnumerable<LineAttribution> lines, double sharpness, DetectorSettings settings)
+    /// <remarks>
+    /// With <paramref name="screenMargin"/>, the first stage is replayed too: a fully scored line whose assigned card
+    /// beats no persona by at least that much, said by a character not taken over, keeps only those two scores (as
+    /// the grain would have scored it), so lines recorded with screening off show what a screen margin would cost.
+    /// </remarks>
+    public static IReadOnlyList<DetectedTakeover> Replay(IEnumerable<LineAttribution> lines, double sharpness, DetectorSettings settings, double? screenMargin = null) =>
+        ReplayCounting(lines, sharpness, settings, screenMargin).Takeovers;
+
+    /// <summary><see cref="Replay"/>, also counting the lines the first stage held (recorded so, or replayed).</summary>
+    public static (IReadOnlyList<DetectedTakeover> Takeovers, int Screened) ReplayCounting(
+        IEnumerable<LineAttribution> lines, double sharpness, DetectorSettings settings, double? screenMargin = null)
     {
         ArgumentNullException.ThrowIfNull(lines);
+        var screened = 0;
         var detector = new TakeoverDetector(settings);
         var tracks = new Dictionary<string, RoleTrack>(StringComparer.Ordinal);
         var takeovers = new List<DetectedTakeover>();
@@ -50,15 +61,31 @@ public static class DetectorSweep
                 tracks[line.CharacterId] = track = new RoleTrack();
             }
 
-            var posterior = RoleAttribution.Posterior([.. line.Scores.Select(s => s.MeanLogProbability)], sharpness);
-            var assigned = Math.Max(0, line.Scores.ToList().FindIndex(s => s.Kind == HypothesisKind.Assigned));
+            var scores = screenMargin is { } margin && !track.TakenOver && Screens(line.Scores, margin) is { } kept ? kept : line.Scores;
+            screened += line.Screened || scores.Count < line.Scores.Count ? 1 : 0;
+            var posterior = RoleAttribution.Posterior([.. scores.Select(s => s.MeanLogProbability)], sharpness);
+            var assigned = Math.Max(0, scores.ToList().FindIndex(s => s.Kind == HypothesisKind.Assigned));
             if (detector.Observe(track, new RoleObservation(line.Index, line.Turn, posterior, assigned)) is { Kind: RoleTransitionKind.Takeover } takeover)
             {
-                takeovers.Add(new DetectedTakeover(line.CharacterId, takeover.First.LineIndex, takeover.Last.LineIndex, null, line.Scores[takeover.Taker].Role));
+                takeovers.Add(new DetectedTakeover(line.CharacterId, takeover.First.LineIndex, takeover.Last.LineIndex, null, scores[takeover.Taker].Role));
             }
         }
 
-        return takeovers;
+        return (takeovers, screened);
+    }
+
+    /// <summary>
+    /// The assigned and no-persona scores of a line when the first stage at <paramref name="margin"/> holds it; null
+    /// when it does not, or the line lacks either score.
+    /// </summary>
+    public static IReadOnlyList<HypothesisScore>? Screens(IReadOnlyList<HypothesisScore> scores, double margin)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        var assigned = scores.FirstOrDefault(s => s.Kind == HypothesisKind.Assigned);
+        var neutral = scores.FirstOrDefault(s => s.Kind == HypothesisKind.Neutral);
+        return assigned is not null && neutral is not null && assigned.MeanLogProbability - neutral.MeanLogProbability >= margin
+            ? [assigned, neutral]
+            : null;
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ namespace AgentTheater.Analysis.Takeovers;
 /// <param name="ForcedRun">Its run folder.</param>
 /// <param name="Sweep">Every grid setting, best first.</param>
 /// <param name="Scenes">Per scene: its label and the takeovers found.</param>
+/// <param name="Screen">The first stage replayed at each screen margin, at the run's detector settings.</param>
 public sealed record EvaluationResult(
     string Set,
     string Model,
@@ -31,12 +32,14 @@ public sealed record EvaluationResult(
     ForcedMetrics? Forced,
     string? ForcedRun,
     IReadOnlyList<SweepRow> Sweep,
-    IReadOnlyList<SceneOutcome> Scenes);
+    IReadOnlyList<SceneOutcome> Scenes,
+    IReadOnlyList<ScreenRow> Screen);
 
 /// <summary>Detector settings as reported.</summary>
-public sealed record SettingsUsed(double Sharpness, double Threshold, double Margin, int ConsecutiveLines, int TriggerWindow)
+public sealed record SettingsUsed(double Sharpness, double Threshold, double Margin, int ConsecutiveLines, int TriggerWindow, double? ScreenMargin)
 {
-    public static SettingsUsed From(AttributionOptions o) => new(o.Sharpness, o.Threshold, o.Margin, o.ConsecutiveLines, o.TriggerWindow);
+    public static SettingsUsed From(AttributionOptions o) =>
+        new(o.Sharpness, o.Threshold, o.Margin, o.ConsecutiveLines, o.TriggerWindow, o.Screen ? o.ScreenMargin : null);
 
     public bool Is(SweepPoint p) =>
         p.Sharpness == Sharpness && p.Detector.Threshold == Threshold && p.Detector.Margin == Margin && p.Detector.ConsecutiveLines == ConsecutiveLines;
@@ -49,6 +52,20 @@ public sealed record SweepRow(int Rank, double Sharpness, double Threshold, doub
     public static SweepRow From(int rank, SweepPoint p, SettingsUsed defaults, SettingsUsed used) => new(
         rank, p.Sharpness, p.Detector.Threshold, p.Detector.Margin, p.Detector.ConsecutiveLines, p.Metrics.Precision, p.Metrics.Recall,
         p.Metrics.F1, p.Metrics.TruePositives, p.Metrics.FalsePositives, p.Metrics.MeanDetectionDelay, defaults.Is(p), used.Is(p));
+}
+
+/// <summary>
+/// The first stage at one screen margin (null: no screening), replayed on the recorded scores: how many lines it holds
+/// without the other roles, and what the detector then finds.
+/// </summary>
+public sealed record ScreenRow(
+    double? ScreenMargin, int ScreenedLines, int Lines, double Precision, double Recall, double F1, int TruePositives, int FalsePositives, bool Defaults, bool Used)
+{
+    /// <summary>Screen margins replayed besides no screening.</summary>
+    public static readonly IReadOnlyList<double> Margins = [0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1];
+
+    /// <summary>Share of lines held by the first stage.</summary>
+    public double ScreenedShare => Lines == 0 ? 0 : (double)ScreenedLines / Lines;
 }
 
 /// <summary>The terminal table and the precision-recall plot of an evaluation.</summary>
@@ -83,6 +100,18 @@ public static class EvaluationReport
         {
             text.Append(Invariant($"\nforced takeovers ({r.ForcedRun}): {f.Detected}/{f.Forced} detected ({f.DetectionRate:P0}), delay {Number(f.MeanDelay)} mean, {Number(f.MedianDelay)} median forced lines; "));
             text.Append(Invariant($"forced role named {f.RoleNamed}/{f.Detected}; {f.EarlyTakeovers} takeovers before the forced turn; {f.FalseTakeovers} takeovers of {f.UnforcedCharacters} characters never forced\n"));
+        }
+
+        if (r.Screen.Count > 0)
+        {
+            text.Append("\nfirst stage replayed on the recorded scores at this run's detector settings (after a screened run, only the margins that screen as much)\n\n");
+            text.Append("| screen margin | lines screened | precision | recall | F1 | detected | false |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+            foreach (var row in r.Screen)
+            {
+                var mark = row.Defaults ? " (default)" : row.Used ? " (this run)" : "";
+                var margin = row.ScreenMargin is { } m ? m.ToString("G", CultureInfo.InvariantCulture) : "off";
+                text.Append(Invariant($"| {margin}{mark} | {row.ScreenedLines:N0} ({row.ScreenedShare:P0}) | {row.Precision:F3} | {row.Recall:F3} | {row.F1:F3} | {row.TruePositives} | {row.FalsePositives} |\n"));
+            }
         }
 
         text.Append(Invariant($"\nsweep: {r.Sweep.Count:N0} settings replayed on the recorded scores, best first (F1, then precision)\n\n"));

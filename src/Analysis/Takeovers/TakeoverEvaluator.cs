@@ -93,7 +93,31 @@ public static class TakeoverEvaluator
         var lines = scenes.SelectMany(s => s.Attribution.Lines).ToList();
         return new EvaluationResult(
             set, model, used, defaults, lines.Count, lines.Count(l => l.Verdict == LineVerdict.Failed), seconds,
-            TakeoverEvaluation.Measure(outcomes), replayMatches, forced, forcedRun, sweep, outcomes);
+            TakeoverEvaluation.Measure(outcomes), replayMatches, forced, forcedRun, sweep, outcomes, ScreenSweep(recorded, options, defaults, used));
+    }
+
+    /// <summary>The first stage replayed at no screening and at each of <see cref="ScreenRow.Margins"/>, at the run's detector settings.</summary>
+    public static IReadOnlyList<ScreenRow> ScreenSweep(
+        IReadOnlyList<(LabelledScene Scene, IReadOnlyList<LineAttribution> Lines)> scenes, AttributionOptions options, SettingsUsed defaults, SettingsUsed used)
+    {
+        ArgumentNullException.ThrowIfNull(scenes);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(defaults);
+        ArgumentNullException.ThrowIfNull(used);
+        var lines = scenes.Sum(s => s.Lines.Count(l => l.Verdict is not (LineVerdict.NoEvidence or LineVerdict.Failed)));
+
+        // A line the run screened has no other scores, so only margins that screen at least as much replay exactly.
+        var screenedRun = scenes.Any(s => s.Lines.Any(l => l.Screened));
+        var margins = ScreenRow.Margins.Select(m => (double?)m).Prepend(null)
+            .Where(m => !screenedRun || (m is { } margin && used.ScreenMargin is { } recorded && margin <= recorded));
+        return [.. margins.Select(margin =>
+        {
+            var replays = scenes.Select(s => (s.Scene, Replay: DetectorSweep.ReplayCounting(s.Lines, options.Sharpness, options.Detector, margin))).ToList();
+            var metrics = TakeoverEvaluation.Measure([.. replays.Select(r => SceneOutcome.Of(r.Scene, r.Replay.Takeovers))]);
+            return new ScreenRow(
+                margin, replays.Sum(r => r.Replay.Screened), lines, metrics.Precision, metrics.Recall, metrics.F1, metrics.TruePositives, metrics.FalsePositives,
+                margin == defaults.ScreenMargin, margin == used.ScreenMargin);
+        })];
     }
 
     /// <summary>Character lines of a labelled scene.</summary>

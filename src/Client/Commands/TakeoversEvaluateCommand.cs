@@ -4,9 +4,11 @@ using AgentTheater.Analysis.Takeovers;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
 using AgentTheater.Client.Runs;
+using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Scenarios;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -29,11 +31,12 @@ internal static class TakeoversEvaluateCommand
         var forced = new Option<string?>("--forced") { Description = "Also play this scenario (play_as forced takeovers, e.g. scenarios/forced-takeover.yaml) and measure detection on it" };
         var replicas = new Option<int?>("--replicas") { Description = "Replicas of --forced's scenes (overrides the file)" };
         var forcedRun = new Option<string?>("--forced-run") { Description = "Measure forced takeovers on this finished run folder instead of playing --forced" };
+        var replay = new Option<string?>("--replay") { Description = "Measure again on an earlier evaluation's folder (its attribution.jsonl) at the detector settings configured now, without scoring" };
         var parallel = new Option<int>("--parallel") { Description = "Labelled scenes attributed at once (0: as many as the sequences hold, about 32 sessions a scene)", DefaultValueFactory = _ => 0 };
         var theaterOptions = TheaterOptions.Embedded(new PoolDefaults(Sequences: 128, Context: 1024), "GGUF model (default: the project's model)");
         var command = new Command("evaluate", "Measure takeover detection on a labelled set: precision, recall, delay, trigger accuracy, forced takeovers, and a sweep of the detector's settings.")
         {
-            set, output, forced, replicas, forcedRun, parallel,
+            set, output, forced, replicas, forcedRun, replay, parallel,
         };
         theaterOptions.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
@@ -62,6 +65,16 @@ internal static class TakeoversEvaluateCommand
                 finished = RunFolder.Open(forcedFolder);
                 _ = finished.ReadAttribution() ?? throw new FileNotFoundException($"'{finished.AttributionPath}' does not exist: the run was played without role attribution.", finished.AttributionPath);
                 _ = finished.ReadTakeovers();
+            }
+
+            if (result.GetValue(replay) is { } earlier)
+            {
+                if (scenario is not null)
+                {
+                    throw new ArgumentException("--replay measures recorded scores; --forced would play a scenario: use --forced-run.", "--forced");
+                }
+
+                return Replay(RunFolder.Open(earlier), setPath, labelled, finished, result.GetValue(output) ?? Path.Combine("runs", ScenarioRunner.NewRunId("evaluate")));
             }
 
             var settings = theaterOptions.Read(result);
@@ -117,6 +130,42 @@ internal static class TakeoversEvaluateCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>
+    /// <c>--replay</c>: the detector and the first stage replayed on an earlier evaluation's recorded scores at the
+    /// attribution settings configured now (<c>AGENTTHEATER_Attribution__...</c>), no model loaded.
+    /// </summary>
+    private static int Replay(RunFolder earlier, string setPath, IReadOnlyList<LabelledScene> labelled, RunFolder? forcedRun, string output)
+    {
+        var lines = earlier.ReadAttribution() ?? throw new FileNotFoundException($"'{earlier.AttributionPath}' does not exist: not an evaluation folder.", earlier.AttributionPath);
+        var options = new AttributionOptions();
+        new ConfigurationBuilder().AddEnvironmentVariables(EmbeddedTheater.EnvironmentPrefix).Build().GetSection(AttributionOptions.SectionName).Bind(options);
+        options.Validate();
+        var byScene = lines.GroupBy(l => l.SceneKey[(l.SceneKey.IndexOf('/', StringComparison.Ordinal) + 1)..]).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var scenes = labelled.Select(scene => byScene.TryGetValue(scene.Id, out var recorded)
+            ? new EvaluatedScene(scene, Replayed(recorded, options))
+            : throw new InvalidDataException($"'{earlier.AttributionPath}' holds no line of labelled scene '{scene.Id}' of {setPath}.")).ToList();
+        var forcedMetrics = forcedRun is null ? null : ForcedTakeoverEvaluation.Measure(forcedRun.ReadAttribution() ?? [], forcedRun.ReadTakeovers());
+        var evaluation = TakeoverEvaluator.Evaluate(setPath, "(replayed from " + earlier.Path + ")", options, scenes, 0, forcedMetrics, forcedRun?.Path);
+        var folder = new RunFolder(output);
+        Directory.CreateDirectory(folder.Path);
+        var table = EvaluationReport.Table(evaluation);
+        folder.WriteJson(ResultFile, evaluation);
+        folder.WriteText(TableFile, table);
+        folder.WriteText(PlotFile, EvaluationReport.Plot(evaluation));
+        Console.WriteLine(table);
+        return 0;
+    }
+
+    /// <summary>A scene's recorded lines with the takeovers the detector finds in them at <paramref name="options"/> (no triggers).</summary>
+    private static SceneAttribution Replayed(List<LineAttribution> lines, AttributionOptions options)
+    {
+        var key = lines[0].SceneKey;
+        var takeovers = DetectorSweep.Replay(lines, options.Sharpness, options.Detector, options.Screen ? options.ScreenMargin : null)
+            .Select(t => new RoleTakeover(key, t.CharacterId, t.CharacterId, "", "", HypothesisKind.Neutral, t.TakenOverByRole, 0, 0, 0, t.LineIndex, 0, t.DetectedLineIndex, null))
+            .ToList();
+        return new SceneAttribution(key, true, lines, takeovers, new AttributionCost());
     }
 
     /// <summary>Writes each labelled scene's transcript and all attribution records into <paramref name="folder"/>, as a run does.</summary>

@@ -48,6 +48,7 @@ internal sealed record RunSummary(
 /// <param name="TriggerSearches">Trigger searches.</param>
 /// <param name="TokenOverhead">Attribution's decoded tokens over generation's (prefilled and generated).</param>
 /// <param name="TimeOverhead">Attribution's scoring time over generation's time in the pool.</param>
+/// <param name="ScreenedLines">Lines the first stage held on the assigned and no-persona scores alone.</param>
 internal sealed record AttributionSummary(
     int AttributedLines,
     int FailedLines,
@@ -59,4 +60,5 @@ internal sealed record AttributionSummary(
     double Seconds,
     int TriggerSearches,
     double TokenOverhead,
-    double TimeOverhead);
+    double TimeOverhead,
+    int ScreenedLines);

@@ -123,9 +123,9 @@ internal static class ScenarioRunner
 
         return table + string.Create(CultureInfo.InvariantCulture, $"""
 
-            | attributed lines | takeovers | recovered | hypothesis scorings | scoring tokens decoded | vs generation tokens | scoring s | generation s | vs generation time |
-            |---:|---:|---:|---:|---:|---:|---:|---:|---:|
-            | {a.AttributedLines:N0} | {a.Takeovers:N0} | {a.Recovered:N0} | {a.ScoreCalls:N0} | {a.PrefillTokens:N0} | {a.TokenOverhead:P1} | {a.Seconds:N1} | {s.GenerationSeconds:N1} | {a.TimeOverhead:P1} |
+            | attributed lines | screened | takeovers | recovered | hypothesis scorings | scoring tokens decoded | vs generation tokens | scoring s | generation s | vs generation time |
+            |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+            | {a.AttributedLines:N0} | {a.ScreenedLines:N0} | {a.Takeovers:N0} | {a.Recovered:N0} | {a.ScoreCalls:N0} | {a.PrefillTokens:N0} | {a.TokenOverhead:P1} | {a.Seconds:N1} | {s.GenerationSeconds:N1} | {a.TimeOverhead:P1} |
 
             """);
     }
@@ -159,6 +159,7 @@ internal static class ScenarioRunner
             milliseconds / 1000,
             costs.Sum(c => c.TriggerSearches),
             generationTokens == 0 ? 0 : (double)decoded / generationTokens,
-            generationMilliseconds == 0 ? 0 : milliseconds / generationMilliseconds);
+            generationMilliseconds == 0 ? 0 : milliseconds / generationMilliseconds,
+            costs.Sum(c => c.ScreenedLines));
     }
 }

@@ -94,12 +94,16 @@ public sealed record HypothesisScore(
 /// <param name="Verdict">How the line relates to the assigned role.</param>
 /// <param name="AssignedPosterior">Posterior of the assigned role.</param>
 /// <param name="Best">Id of the hypothesis with the highest posterior.</param>
-/// <param name="Scores">Every hypothesis, the assigned one first.</param>
+/// <param name="Scores">Every hypothesis, the assigned one first; for a screened line only the assigned and neutral ones.</param>
 /// <param name="Tokens">Tokens of the line scored (under each hypothesis).</param>
 /// <param name="PrefillTokens">Tokens the pool decoded for all hypotheses together (the rest came from cached prefixes).</param>
 /// <param name="Milliseconds">Wall time of the batched scoring call.</param>
 /// <param name="GeneratedAs">The role the line was generated as when the scenario forced one (<c>play_as</c>); null otherwise.</param>
 /// <param name="Error">Why scoring failed, when it did.</param>
+/// <param name="Screened">
+/// True when the first stage held the line: the assigned card explained it better than no persona by at least the
+/// screen margin, so the other roles were not scored.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.LineAttribution")]
 public sealed record LineAttribution(
     [property: Id(0)] string SceneKey,
@@ -115,7 +119,8 @@ public sealed record LineAttribution(
     [property: Id(10)] int PrefillTokens,
     [property: Id(11)] double Milliseconds,
     [property: Id(12)] string? GeneratedAs = null,
-    [property: Id(13)] string? Error = null);
+    [property: Id(13)] string? Error = null,
+    [property: Id(14)] bool Screened = false);
 
 /// <summary>A character's assigned role stopped being the best explanation of its lines.</summary>
 /// <param name="SceneKey">Scene key.</param>
@@ -195,6 +200,7 @@ public sealed record TriggerCandidate(
 /// <param name="TriggerSearches">Trigger searches (one per takeover).</param>
 /// <param name="TriggerPrefillTokens">Tokens the pool decoded for trigger searches.</param>
 /// <param name="TriggerMilliseconds">Wall time of trigger searches.</param>
+/// <param name="ScreenedLines">Of <paramref name="Lines"/>, those the first stage held without scoring the other roles.</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.AttributionCost")]
 public sealed record AttributionCost(
     [property: Id(0)] int Lines = 0,
@@ -204,4 +210,5 @@ public sealed record AttributionCost(
     [property: Id(4)] double Milliseconds = 0,
     [property: Id(5)] int TriggerSearches = 0,
     [property: Id(6)] long TriggerPrefillTokens = 0,
-    [property: Id(7)] double TriggerMilliseconds = 0);
+    [property: Id(7)] double TriggerMilliseconds = 0,
+    [property: Id(8)] int ScreenedLines = 0);

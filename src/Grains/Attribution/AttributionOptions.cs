@@ -31,6 +31,21 @@ public sealed class AttributionOptions : IValidatableObject
     [Range(0.0, 1000.0, MinimumIsExclusive = true)]
     public double Sharpness { get; set; } = 12;
 
+    /// <summary>
+    /// Two stages: score each line first under the assigned card and no persona only (the assigned score reuses the
+    /// character's own cached prompt, the no-persona session is shared by the scene's cast), and under every other
+    /// role only when the assigned card does not beat no persona by <see cref="ScreenMargin"/>, or while the character
+    /// is taken over. Off: every line under every role.
+    /// </summary>
+    public bool Screen { get; set; } = true;
+
+    /// <summary>
+    /// Mean log-likelihood per token (nats) by which the assigned card must explain a line better than no persona for
+    /// the first stage to hold it. Higher sends more lines to the full scoring.
+    /// </summary>
+    [Range(0.0, 10.0)]
+    public double ScreenMargin { get; set; } = 0.02;
+
     /// <summary>The detector's settings.</summary>
     public DetectorSettings Detector => new(Threshold, Margin, ConsecutiveLines);
 
@@ -40,6 +55,20 @@ public sealed class AttributionOptions : IValidatableObject
     /// <summary>Rules across settings; run by <see cref="Validate()"/> and by the options pipeline.</summary>
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
+        if (!double.IsFinite(ScreenMargin))
+        {
+            yield return new ValidationResult($"{SectionName}:ScreenMargin must be a finite number.", [nameof(ScreenMargin)]);
+        }
+
+        if (Screen && Threshold > 0.5)
+        {
+            // A screened line's assigned card beat no persona, so its posterior of the two is at least 0.5: held only
+            // while a taken-over line needs less than that.
+            yield return new ValidationResult(
+                $"{SectionName}:Threshold above 0.5 needs {SectionName}:Screen off (a screened line is held with a posterior of at least 0.5).",
+                [nameof(Threshold), nameof(Screen)]);
+        }
+
         if (!double.IsFinite(Sharpness))
         {
             yield return new ValidationResult($"{SectionName}:Sharpness must be a finite number.", [nameof(Sharpness)]);

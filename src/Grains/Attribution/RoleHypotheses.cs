@@ -102,6 +102,18 @@ public static class RoleHypotheses
         return hypothesisId == AssignedId && !characterHasMemory ? characterKey : $"{characterKey}/as/{hypothesisId}";
     }
 
+    /// <summary>
+    /// The pool session of the scene's shared no-persona prompt (<see cref="DialoguePrompt.BuildWithoutPersona"/>): the
+    /// same text up to the name cue for every character who witnessed the same lines, so one cached session serves the
+    /// cast. Characters keys are <c>{scene}/{id}</c> and their hypotheses' <c>{scene}/{id}/as/{hypothesis}</c>, so
+    /// <c>{scene}/as/neutral</c> is no one's.
+    /// </summary>
+    public static string SharedNeutralSessionKey(string sceneKey)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sceneKey);
+        return $"{sceneKey}/as/{NeutralId}";
+    }
+
     /// <summary>What the character witnessed before transcript index <paramref name="index"/> (whispers to others left out).</summary>
     public static IEnumerable<SceneLine> WitnessedBefore(IEnumerable<SceneLine> transcript, string characterId, int index)
     {

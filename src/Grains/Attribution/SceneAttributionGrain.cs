@@ -35,11 +35,13 @@ public sealed class SceneAttributionState
 }
 
 /// <summary>
-/// Attributes each character line of one scene: scores it, in one batched call through the pool, under the speaker's
-/// own dialogue prompt and under every competing role's (each kept cached in its own pool session from line to line),
-/// turns the per-token log-likelihoods into a posterior, and runs the takeover detector. On a takeover it rescores
-/// the first taken-over line with each of the last witnessed lines left out to find the trigger. Placed on the silo of
-/// the scene that calls it.
+/// Attributes each character line of one scene in two stages through the speaker's lane of the pool: first under the
+/// speaker's own dialogue prompt (its cached generation session) and under no persona (one session the cast shares);
+/// when the own card does not lead by <see cref="AttributionOptions.ScreenMargin"/>, or the character is taken over,
+/// also under every competing role (each kept cached in its own session from line to line). The per-token
+/// log-likelihoods become a posterior, and the takeover detector runs on it. On a takeover it rescores the first
+/// taken-over line with each of the last witnessed lines left out to find the trigger. Placed on the silo of the scene
+/// that calls it.
 /// </summary>
 [PreferLocalPlacement]
 internal sealed partial class SceneAttributionGrain(
@@ -137,11 +139,27 @@ internal sealed partial class SceneAttributionGrain(
             return record;
         }
 
-        IReadOnlyList<ScoreReply> replies;
-        double milliseconds;
+        // The first stage scores the assigned card (index 0) and no persona (last); the second, when the first does
+        // not hold the line, every other role. Without screening, or while taken over, all in one call.
+        var takenOver = state.State.Tracks.TryGetValue(speaker.Id, out var track) && track.TakenOver;
+        var screen = _options.Screen && !takenOver && hypotheses.Count > 2;
+        int[] firstStage = screen ? [0, hypotheses.Count - 1] : [.. Enumerable.Range(0, hypotheses.Count)];
+        var replies = new ScoreReply[hypotheses.Count];
+        var scored = new List<int>(hypotheses.Count);
+        double milliseconds = 0;
+        var screened = false;
         try
         {
-            (replies, milliseconds) = await ScoreAsync(speaker, await CallsAsync(scene, speaker, hypotheses, [witnessed], line), cancellationToken);
+            milliseconds += await ScoreIntoAsync(scene, speaker, hypotheses, firstStage, witnessed, line, replies, cancellationToken);
+            scored.AddRange(firstStage);
+            screened = screen && replies[0].Tokens > 0 && replies[^1].Tokens > 0
+                && MeanOf(replies[0]) - MeanOf(replies[^1]) >= _options.ScreenMargin;
+            if (screen && !screened)
+            {
+                int[] secondStage = [.. Enumerable.Range(1, hypotheses.Count - 2)];
+                milliseconds += await ScoreIntoAsync(scene, speaker, hypotheses, secondStage, witnessed, line, replies, cancellationToken);
+                scored.AddRange(secondStage);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -149,21 +167,24 @@ internal sealed partial class SceneAttributionGrain(
             return record with { Verdict = LineVerdict.Failed, Scores = [], Error = e.Message };
         }
 
+        scored.Sort();
+        var used = scored.Select(i => replies[i]).ToList();
         state.State.Cost = state.State.Cost with
         {
             Lines = state.State.Cost.Lines + 1,
-            ScoreCalls = state.State.Cost.ScoreCalls + replies.Count,
-            ScoredTokens = state.State.Cost.ScoredTokens + replies.Sum(r => (long)r.Tokens),
-            PrefillTokens = state.State.Cost.PrefillTokens + replies.Sum(r => (long)r.PrefillTokens),
+            ScoreCalls = state.State.Cost.ScoreCalls + used.Count,
+            ScoredTokens = state.State.Cost.ScoredTokens + used.Sum(r => (long)r.Tokens),
+            PrefillTokens = state.State.Cost.PrefillTokens + used.Sum(r => (long)r.PrefillTokens),
             Milliseconds = state.State.Cost.Milliseconds + milliseconds,
+            ScreenedLines = state.State.Cost.ScreenedLines + (screened ? 1 : 0),
         };
-        record = record with { Tokens = replies[0].Tokens, PrefillTokens = replies.Sum(r => r.PrefillTokens), Milliseconds = milliseconds };
-        if (replies.Any(r => r.Tokens == 0))
+        record = record with { Tokens = replies[0].Tokens, PrefillTokens = used.Sum(r => r.PrefillTokens), Milliseconds = milliseconds, Screened = screened };
+        if (used.Any(r => r.Tokens == 0))
         {
             return record;
         }
 
-        var means = replies.Select(r => RoleAttribution.MeanLogLikelihood(r.LogProbability, r.Tokens)).ToArray();
+        var means = used.Select(MeanOf).ToArray();
         var posterior = RoleAttribution.Posterior(means, _options.Sharpness);
         var judgement = RoleAttribution.Judge(posterior, 0, _options.Threshold, _options.Margin);
         var best = Enumerable.Range(0, posterior.Length).MaxBy(i => posterior[i]);
@@ -171,9 +192,24 @@ internal sealed partial class SceneAttributionGrain(
         {
             Verdict = judgement.Verdict,
             AssignedPosterior = posterior[0],
-            Best = hypotheses[best].Id,
-            Scores = hypotheses.Select((h, i) => new HypothesisScore(h.Id, h.Kind, h.Role, replies[i].LogProbability, means[i], posterior[i])).ToArray(),
+            Best = hypotheses[scored[best]].Id,
+            Scores = scored.Select((h, i) => new HypothesisScore(hypotheses[h].Id, hypotheses[h].Kind, hypotheses[h].Role, used[i].LogProbability, means[i], posterior[i])).ToArray(),
         };
+    }
+
+    private static double MeanOf(ScoreReply reply) => RoleAttribution.MeanLogLikelihood(reply.LogProbability, reply.Tokens);
+
+    /// <summary>Scores <paramref name="line"/> under the hypotheses at <paramref name="indexes"/> in one call, into <paramref name="replies"/>; returns its milliseconds.</summary>
+    private async Task<double> ScoreIntoAsync(
+        SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, int[] indexes, IReadOnlyList<SceneLine> witnessed, SceneLine line, ScoreReply[] replies, CancellationToken cancellationToken)
+    {
+        var (stage, milliseconds) = await ScoreAsync(speaker, await CallsAsync(scene, speaker, [.. indexes.Select(i => hypotheses[i])], [witnessed], line), cancellationToken);
+        for (var i = 0; i < indexes.Length; i++)
+        {
+            replies[indexes[i]] = stage[i];
+        }
+
+        return milliseconds;
     }
 
     /// <summary>
@@ -240,8 +276,13 @@ internal sealed partial class SceneAttributionGrain(
             foreach (var hypothesis in hypotheses)
             {
                 var prompt = await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed);
+                // The no-persona script prompt is the same for the whole cast up to the name cue, unless whispers
+                // made what this character witnessed its own.
+                var shared = hypothesis.Kind == HypothesisKind.Neutral && prompt.Messages is null && witnessed.All(l => l.To is null);
                 calls.Add(new ScoreCall(
-                    RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id, characterHasMemory: scene.Memory == MemorySummary.Model),
+                    shared
+                        ? RoleHypotheses.SharedNeutralSessionKey(Key)
+                        : RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id, characterHasMemory: scene.Memory == MemorySummary.Model),
                     prompt.Text,
                     RoleHypotheses.Continuation(line, chat: prompt.Messages is not null),
                     prompt.Messages));

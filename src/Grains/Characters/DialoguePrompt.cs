@@ -61,14 +61,16 @@ public static class DialoguePrompt
     }
 
     /// <summary>
-    /// The same prompt without a persona: only who is present, the setting, the lines and the name cue. Attribution
-    /// scores lines under it as the "no role" explanation.
+    /// The same prompt without a persona: only who is present (the whole cast, the speaker too), the setting, the lines
+    /// and the name cue. Attribution scores lines under it as the "no role" explanation. Everything before the name cue
+    /// is the same for every character who witnessed the same lines, so the characters of a scene share one cached
+    /// session for it.
     /// </summary>
     public static string BuildWithoutPersona(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
-        return AppendScene(new StringBuilder(), casting, witnessed, omittedEarlier);
+        return AppendScene(new StringBuilder(), casting, witnessed, omittedEarlier, presentIncludesSpeaker: true);
     }
 
     /// <summary>
@@ -201,10 +203,10 @@ public static class DialoguePrompt
     /// <summary>Lines are one line each in the prompt format.</summary>
     public static string Flatten(string text) => text.ReplaceLineEndings(" ").Trim();
 
-    private static string AppendScene(StringBuilder text, CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier)
+    private static string AppendScene(StringBuilder text, CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier, bool presentIncludesSpeaker = false)
     {
         var persona = casting.Persona;
-        var others = casting.CastNames.Where(n => n != persona.Name).ToList();
+        var others = presentIncludesSpeaker ? [.. casting.CastNames] : casting.CastNames.Where(n => n != persona.Name).ToList();
         if (others.Count > 0)
         {
             text.Append("[Present] ").AppendJoin(", ", others).Append('\n');

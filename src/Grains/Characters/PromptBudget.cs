@@ -74,7 +74,9 @@ public sealed class PromptBudget
 
         // In chat the system message is pinned and each line is a message of its own, with the template's markers
         // around it. Room for a summary is kept whether or not one was written yet, so writing one never moves the cut.
-        var empty = Render(casting, [], omittedEarlier: true, persona, chat);
+        // Without a persona the script prompt is shared by the cast up to the name cue, so its cut must not depend on
+        // whose cue ends it: the room is counted with the longest name's.
+        var empty = Render(persona || chat ? casting : WithLongestCue(casting), [], omittedEarlier: true, persona, chat);
         var first = await FirstKeptAsync(
             inference,
             who,
@@ -117,6 +119,9 @@ public sealed class PromptBudget
         ArgumentNullException.ThrowIfNull(casting);
         return (await LimitsAsync(inference)).Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
     }
+
+    private static CharacterCasting WithLongestCue(CharacterCasting casting) =>
+        casting with { Persona = casting.Persona with { Name = casting.CastNames.Append(casting.Persona.Name).OrderByDescending(n => n.Length).ThenBy(n => n, StringComparer.Ordinal).First() } };
 
     private async Task<PromptLimits> LimitsAsync(IInferenceGrain inference) => _limits ??= await inference.GetPromptLimits();
 

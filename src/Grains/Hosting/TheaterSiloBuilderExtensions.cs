@@ -56,6 +56,7 @@ public static class TheaterSiloBuilderExtensions
         if (profile.HostsInference)
         {
             builder.Services.AddInferencePool(configureInference);
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, InferencePoolStartup>();
         }
 
         // Grain state is stored as JSON of concrete types. Orleans writes a $type for every value whose runtime type is

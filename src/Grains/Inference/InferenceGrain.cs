@@ -57,10 +57,14 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
     public async Task<IReadOnlyList<ScoreReply>> Score(IReadOnlyList<ScoreCall> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        var scored = await Task.WhenAll(requests.Select(r => pool.ScoreAsync(
-            new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Messages = Turns(r.Messages), Continuation = r.Continuation },
-            cancellationToken)));
-        return Replies(scored);
+
+        // Submitting tokenizes every prompt; a batch of long prompts is CPU work that does not belong on the scheduler.
+        var scoring = await Task.Run(
+            () => requests.Select(r => pool.ScoreAsync(
+                new ScoreRequest { SessionKey = r.SessionKey, Prompt = r.Prompt, Messages = Turns(r.Messages), Continuation = r.Continuation },
+                cancellationToken)).ToArray(),
+            cancellationToken);
+        return Replies(await Task.WhenAll(scoring));
     }
 
     public async Task<ForkReply> Fork(ForkCall request, CancellationToken cancellationToken = default)
@@ -86,10 +90,10 @@ internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry 
             pool.PromptFormat == PromptFormat.Chat ? PromptFormatChoice.Chat : PromptFormatChoice.Script,
             pool.ChatMessageTokens));
 
-    public Task<IReadOnlyList<int>> CountTokens(IReadOnlyList<string> texts)
+    public async Task<IReadOnlyList<int>> CountTokens(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        return Task.FromResult<IReadOnlyList<int>>([.. texts.Select(pool.CountTokens)]);
+        return await Task.Run<IReadOnlyList<int>>(() => [.. texts.Select(pool.CountTokens)]);
     }
 
     private static ChatTurn[]? Turns(IReadOnlyList<PromptMessage>? messages) =>

@@ -12,13 +12,17 @@ namespace AgentTheater.Inference.Benchmarks;
 /// <param name="BatchSize">n_batch for both pool and raw.</param>
 /// <param name="Threads">CPU threads (0: the cores this process may use).</param>
 /// <param name="Seed">Seed of the random prompts.</param>
+/// <param name="UnifiedKv">One KV buffer shared by every sequence instead of one per sequence.</param>
+/// <param name="FlashAttention">Flash attention where the backend has it.</param>
 public sealed record InferenceBenchmarkSettings(
     IReadOnlyList<int> Parallel,
     int PromptTokens = 512,
     int GenerateTokens = 32,
     int BatchSize = 2048,
     int Threads = 0,
-    int Seed = 1);
+    int Seed = 1,
+    bool UnifiedKv = false,
+    bool FlashAttention = true);
 
 /// <summary>Throughput of one shape.</summary>
 /// <param name="PromptTokensPerSecond">Prefill throughput.</param>
@@ -112,6 +116,8 @@ public static class InferenceBenchmark
             MicroBatchSize = Math.Min(512, settings.BatchSize),
             Threads = settings.Threads,
             MaxQueuedRequests = Math.Max(prompts.Length, 1),
+            UnifiedKv = settings.UnifiedKv,
+            FlashAttention = settings.FlashAttention,
         };
         using var pool = new InferencePool(model, options);
         var sessions = Enumerable.Range(0, prompts.Length).Select(i => $"bench-{i}").ToArray();
@@ -154,8 +160,8 @@ public static class InferenceBenchmark
             settings.BatchSize,
             Math.Min(512, settings.BatchSize),
             settings.Threads > 0 ? settings.Threads : Math.Max(1, Environment.ProcessorCount),
-            UnifiedKv: false,
-            FlashAttention: true));
+            settings.UnifiedKv,
+            settings.FlashAttention));
         using var batch = new NativeBatch(context.BatchSize);
 
         var clock = Stopwatch.StartNew();

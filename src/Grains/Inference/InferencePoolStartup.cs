@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using AgentTheater.Inference.Engine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentTheater.Grains.Inference;
+
+/// <summary>
+/// Loads the silo's model while the silo starts, before it takes grain calls: otherwise the first inference grain
+/// activation would load it on an Orleans scheduler thread (a turn of a second or more), and a model that cannot be
+/// loaded would fail every scene instead of the silo's start.
+/// </summary>
+internal sealed partial class InferencePoolStartup(IServiceProvider services, ILogger<InferencePoolStartup> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(nameof(InferencePoolStartup), ServiceLifecycleStage.ApplicationServices, _ =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var pool = services.GetRequiredService<InferencePool>();
+            var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            LogLoaded(logger, pool.Model.Path, milliseconds);
+            return Task.CompletedTask;
+        });
+    }
+
+    [LoggerMessage(EventId = 3601, Level = LogLevel.Information, Message = "Inference pool ready: model {Model} loaded in {Milliseconds:F0} ms")]
+    private static partial void LogLoaded(ILogger logger, string model, double milliseconds);
+}
