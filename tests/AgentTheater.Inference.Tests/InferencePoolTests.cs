@@ -376,9 +376,9 @@ public sealed class InferencePoolTests(TinyModelFixture fixture)
     /// <summary>Log-probabilities by feeding one token per llama_decode on a context of its own.</summary>
     private double[] StepwiseLogProbabilities(int[] prompt, int[] continuation)
     {
-        // Same attention kernel as the pool (flash attention on by default), one token per decode.
-        var poolDefaults = new InferencePoolOptions();
-        using var context = new LlamaContext(fixture.Model, new LlamaContextSettings(512, 1, 8, 8, 1, UnifiedKv: false, poolDefaults.FlashAttention));
+        // Same attention kernel as the pool (its default for this backend), one token per decode.
+        var flashAttention = new InferencePoolOptions().FlashAttentionFor(LlamaLibrary.Info?.Backend ?? LlamaBackendKind.Cpu);
+        using var context = new LlamaContext(fixture.Model, new LlamaContextSettings(512, 1, 8, 8, 1, UnifiedKv: false, flashAttention));
         using var batch = new NativeBatch(8);
         int[] all = [.. prompt, .. continuation];
         var result = new double[continuation.Length];

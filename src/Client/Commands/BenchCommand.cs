@@ -35,8 +35,8 @@ internal static class BenchCommand
         var output = new Option<string?>("--out") { Description = "Also write the table as Markdown to this file" };
         var kv = new Option<string>("--kv") { Description = "KV cache layout: split (a buffer per sequence, the pool's default) or unified (one shared buffer)", DefaultValueFactory = _ => "split" };
         kv.AcceptOnlyFromAmong("split", "unified");
-        var flash = new Option<string>("--flash-attention") { Description = "Flash attention: on (where the backend has it, the default) or off", DefaultValueFactory = _ => "on" };
-        flash.AcceptOnlyFromAmong("on", "off");
+        var flash = new Option<string>("--flash-attention") { Description = "Flash attention: auto (the pool's choice: on a GPU only), on or off", DefaultValueFactory = _ => "auto" };
+        flash.AcceptOnlyFromAmong("auto", "on", "off");
         var command = new Command("inference", "Prompt and decode throughput through the InferencePool and straight llama_decode, side by side.")
         {
             model, shape, type, parallel, prompt, generate, batch, threads, raw, poolOnly, kv, flash, output,
@@ -50,7 +50,7 @@ internal static class BenchCommand
                 Positive("--batch", result.GetValue(batch)),
                 result.GetValue(threads),
                 UnifiedKv: result.GetValue(kv) == "unified",
-                FlashAttention: result.GetValue(flash) == "on");
+                FlashAttention: result.GetValue(flash) switch { "on" => true, "off" => false, _ => null });
             var path = result.GetValue(model) ?? DefaultModel.Synthetic(result.GetValue(shape)!, result.GetValue(type)!);
             using var loggers = CommandLogging.LlamaErrorsOnly();
             var runtime = LlamaLibrary.Initialize(logger: loggers.CreateLogger("llama.cpp"));
@@ -59,7 +59,7 @@ internal static class BenchCommand
             var measureRaw = !result.GetValue(poolOnly);
             var header = $"model {Path.GetFileName(path)} ({loaded.Description}), {runtime.Backend} ({string.Join("; ", runtime.Devices)}), " +
                 $"{Environment.ProcessorCount} cores, prompt {settings.PromptTokens}, gen {settings.GenerateTokens}, n_batch {settings.BatchSize}, " +
-                $"{(settings.UnifiedKv ? "unified" : "split")} KV, flash attention {(settings.FlashAttention ? "on" : "off")}";
+                $"{(settings.UnifiedKv ? "unified" : "split")} KV, flash attention {settings.FlashAttention switch { true => "on", false => "off", null => "auto" }}";
             Console.WriteLine(header);
             var table = new StringBuilder();
             var columns = "| N | pool prompt tok/s | pool decode tok/s | pool ms/step | raw prompt tok/s | raw decode tok/s | raw ms/step | decode pool/raw | prompt pool/raw |";

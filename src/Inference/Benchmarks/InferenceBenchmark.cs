@@ -13,7 +13,7 @@ namespace AgentTheater.Inference.Benchmarks;
 /// <param name="Threads">CPU threads (0: the cores this process may use).</param>
 /// <param name="Seed">Seed of the random prompts.</param>
 /// <param name="UnifiedKv">One KV buffer shared by every sequence instead of one per sequence.</param>
-/// <param name="FlashAttention">Flash attention where the backend has it.</param>
+/// <param name="FlashAttention">Flash attention on or off; null for the pool's choice (on a GPU only).</param>
 public sealed record InferenceBenchmarkSettings(
     IReadOnlyList<int> Parallel,
     int PromptTokens = 512,
@@ -22,7 +22,7 @@ public sealed record InferenceBenchmarkSettings(
     int Threads = 0,
     int Seed = 1,
     bool UnifiedKv = false,
-    bool FlashAttention = true);
+    bool? FlashAttention = null);
 
 /// <summary>Throughput of one shape.</summary>
 /// <param name="PromptTokensPerSecond">Prefill throughput.</param>
@@ -161,7 +161,7 @@ public static class InferenceBenchmark
             Math.Min(512, settings.BatchSize),
             settings.Threads > 0 ? settings.Threads : Math.Max(1, Environment.ProcessorCount),
             settings.UnifiedKv,
-            settings.FlashAttention));
+            new InferencePoolOptions { FlashAttention = settings.FlashAttention }.FlashAttentionFor(LlamaLibrary.Info?.Backend ?? LlamaBackendKind.Cpu)));
         using var batch = new NativeBatch(context.BatchSize);
 
         var clock = Stopwatch.StartNew();

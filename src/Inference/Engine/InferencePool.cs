@@ -68,7 +68,7 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
             options.MicroBatchSize,
             options.EffectiveThreads,
             options.UnifiedKv,
-            options.FlashAttention));
+            options.FlashAttentionFor(LlamaLibrary.Info?.Backend ?? LlamaBackendKind.Cpu)));
         _canShift = _context.CanShift;
         var hostBytes = options.HostKvBytes;
         _hostTier = hostBytes > 0 ? new HostKvTier(hostBytes) : null;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using AgentTheater.Inference.Native;
 
 namespace AgentTheater.Inference.Engine;
 
@@ -83,8 +84,15 @@ public sealed class InferencePoolOptions : IValidatableObject
     /// <summary>The host tier's budget in bytes (<see cref="HostKvMegabytes"/> resolved).</summary>
     public long HostKvBytes => HostKvMegabytes >= 0 ? HostKvMegabytes * (1L << 20) : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 8;
 
-    /// <summary>Let llama.cpp use flash attention where the backend has it.</summary>
-    public bool FlashAttention { get; set; } = true;
+    /// <summary>
+    /// Flash attention: true or false, or null (the default) for on where the model's layers run on a GPU and off on
+    /// the CPU. Measured on the CPU with the project's model (docs/performance.md, "CPU step cost"): flash attention
+    /// prefills 2.7 times slower and decodes up to 2.6 times slower.
+    /// </summary>
+    public bool? FlashAttention { get; set; }
+
+    /// <summary><see cref="FlashAttention"/> resolved for <paramref name="backend"/>.</summary>
+    public bool FlashAttentionFor(LlamaBackendKind backend) => FlashAttention ?? (backend != LlamaBackendKind.Cpu && GpuLayers != 0);
 
     /// <summary>The thread count llama.cpp is given.</summary>
     public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);
