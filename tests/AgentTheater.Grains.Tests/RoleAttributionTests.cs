@@ -134,7 +134,7 @@ public sealed class RoleAttributionTests
         Assert.Equal(defaults.Sharpness, configured.Sharpness);
         Assert.Equal(defaults.TriggerWindow, configured.TriggerWindow);
         Assert.Equal(defaults.Enabled, configured.Enabled);
-        Assert.Equal((defaults.Screen, defaults.ScreenMargin), (configured.Screen, configured.ScreenMargin));
+        Assert.Equal((defaults.Screen, defaults.ScreenMargin, defaults.SharedRivals), (configured.Screen, configured.ScreenMargin, configured.SharedRivals));
     }
 
     [Fact]

@@ -80,6 +80,23 @@ public sealed class RoleHypothesesTests
     }
 
     [Fact]
+    public void BuildAsRole_NamesNoOne_KeepsNoSecret_AndIsTheSameForEverySpeaker_UpToTheNameCue()
+    {
+        var pirate = RoleHypotheses.For(Odile, [Odile, Tamsin], ["a pirate"]).Single(h => h.Id == "watch:a pirate");
+        var asCadet = RoleHypotheses.For(Odile, [Odile, Tamsin], null).Single(h => h.Id == "character:cadet");
+        SceneLine[] publicLines = [Transcript[0], Transcript[1], Transcript[4]];
+
+        var odiles = DialoguePrompt.BuildAsRole(Casting with { Persona = pirate.Card! }, publicLines);
+        var tamsins = DialoguePrompt.BuildAsRole(Casting with { Persona = DialoguePrompt.AsRole(Tamsin, "a pirate") }, publicLines);
+        var cadet = DialoguePrompt.BuildAsRole(Casting with { Persona = asCadet.Card! }, publicLines);
+
+        Assert.StartsWith("[Character] a pirate\n[Present] Odile, Tamsin\n[Scene] The library deck.\n", odiles, StringComparison.Ordinal);
+        Assert.Equal(odiles[..^"Odile:".Length], tamsins[..^"Tamsin:".Length]);
+        Assert.StartsWith("[Character] a navigation cadet\n[Goals] pass her examination\n[Style] eager\n", cadet, StringComparison.Ordinal);
+        Assert.DoesNotContain("cheated", cadet, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void WitnessedBefore_LeavesOutWhispersToOthers_AndLaterLines()
     {
         Assert.Equal([0, 1, 3], Witnessed().Select(l => l.Index));

@@ -65,7 +65,8 @@ public sealed class AttributionTests(TheaterClusterFixture fixture)
     {
         var (start, transcript, attribution) = await PlayAsync(Scene(4), [Odile, Tamsin]);
 
-        // Rescore one line independently, without any session: the pirate card, then the speaker's own card.
+        // Rescore one line independently, without any session: the pirate card (a rival: nameless, shared by the cast),
+        // then the speaker's own card.
         var record = attribution.Lines.Last(l => l.Tokens > 0);
         var line = transcript.Single(l => l.Index == record.Index);
         var speaker = start.Cast.Single(c => c.Id == line.SpeakerId);
@@ -73,7 +74,7 @@ public sealed class AttributionTests(TheaterClusterFixture fixture)
         var witnessed = transcript.Where(l => l.Index < line.Index && (l.To is null || l.To == speaker.Id)).ToList();
         var replies = await fixture.Client.GetGrain<IInferenceGrain>(0).Score(
             [
-                new ScoreCall(null, DialoguePrompt.Build(casting with { Persona = DialoguePrompt.AsRole(speaker, "a pirate") }, witnessed), " " + line.Text),
+                new ScoreCall(null, DialoguePrompt.BuildAsRole(casting with { Persona = DialoguePrompt.AsRole(speaker, "a pirate") }, witnessed), " " + line.Text),
                 new ScoreCall(null, DialoguePrompt.Build(casting, witnessed), " " + line.Text),
             ],
             Cancel);
@@ -133,7 +134,10 @@ public sealed class AttributionTests(TheaterClusterFixture fixture)
         var line = transcript.Single(l => l.Index == trigger.LineIndex);
         Assert.Equal((line.Turn, line.Kind, line.Speaker, line.Text, line.Kind == LineKind.Intervention), (trigger.Turn, trigger.Kind, trigger.Speaker, trigger.Text, trigger.Intervention));
         Assert.Equal(trigger.Candidates.Max(c => c.AssignedPosterior), trigger.RestoredPosterior);
-        Assert.Equal(trigger.RestoredPosterior - scored[0].AssignedPosterior, trigger.Restoration, 9);
+
+        // The search weighs the assigned role against the taker only, so the restoration is measured from that pair.
+        var withEveryLine = RoleAttribution.Posterior([scored[0].Scores[0].MeanLogProbability, scored[0].Scores.Single(s => s.Id == takeover.TakenOverBy).MeanLogProbability], new AttributionOptions().Sharpness)[0];
+        Assert.Equal(trigger.RestoredPosterior - withEveryLine, trigger.Restoration, 9);
         Assert.Equal(attribution.Takeovers.Count, attribution.Cost.TriggerSearches);
         Assert.True(attribution.Cost.TriggerPrefillTokens > 0);
     }

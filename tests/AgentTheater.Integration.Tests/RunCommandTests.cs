@@ -64,6 +64,7 @@ public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
     [Fact]
     public async Task Run_ScreenedAttribution_HoldsLinesOnTwoScores_AndScoresTheRestAsAnUnscreenedRunDoes()
     {
+        const double Tolerance = 0.05;
         // Every line under every role first; the screen margin is then the median lead of the assigned card over no
         // persona, so the screened run holds about half the lines at the first stage and scores the rest in full.
         var full = await AttributedRunAsync(new() { ["AGENTTHEATER_Attribution__Screen"] = "false" });
@@ -71,12 +72,14 @@ public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
         var margin = Math.Max(0, leads[leads.Count / 2]);
         var screened = await AttributedRunAsync(new() { ["AGENTTHEATER_Attribution__ScreenMargin"] = margin.ToString("R", System.Globalization.CultureInfo.InvariantCulture) });
 
-        // The same lines (attribution does not change what is said), scored alike where both scored.
+        // The same lines (attribution does not change what is said), scored alike where both scored: within 0.05 nats
+        // a token, because the two runs batch different prompts together and the CPU kernels round differently.
         Assert.Equal(full.Lines.Select(Key), screened.Lines.Select(Key));
         foreach (var (all, first) in full.Lines.Zip(screened.Lines))
         {
-            Assert.Equal(Mean(all, "assigned"), Mean(first, "assigned"), 0.01);
-            Assert.Equal(Mean(all, "neutral"), Mean(first, "neutral"), 0.01);
+            Assert.Equal(all.GetProperty("tokens").GetInt32(), first.GetProperty("tokens").GetInt32());
+            Assert.Equal(Mean(all, "assigned"), Mean(first, "assigned"), Tolerance);
+            Assert.Equal(Mean(all, "neutral"), Mean(first, "neutral"), Tolerance);
             if (first.GetProperty("screened").GetBoolean())
             {
                 Assert.Equal(["assigned", "neutral"], Ids(first));
@@ -86,7 +89,7 @@ public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
             else
             {
                 Assert.Equal(Ids(all), Ids(first));
-                Assert.All(Ids(all), id => Assert.Equal(Mean(all, id), Mean(first, id), 0.01));
+                Assert.All(Ids(all), id => Assert.Equal(Mean(all, id), Mean(first, id), Tolerance));
             }
         }
 

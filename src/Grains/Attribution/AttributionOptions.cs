@@ -46,6 +46,13 @@ public sealed class AttributionOptions : IValidatableObject
     [Range(0.0, 10.0)]
     public double ScreenMargin { get; set; } = 0.02;
 
+    /// <summary>
+    /// Score the rival roles (the other characters' and the watched ones) from cards without the speaker's name, the
+    /// same text for every speaker, so the cast shares one cached session per rival role instead of one per speaker
+    /// and role. Off: each speaker's rivals carry its name, as its own card does.
+    /// </summary>
+    public bool SharedRivals { get; set; } = true;
+
     /// <summary>The detector's settings.</summary>
     public DetectorSettings Detector => new(Threshold, Margin, ConsecutiveLines);
 

@@ -77,16 +77,27 @@ public static class RoleHypotheses
     /// The dialogue prompt of <paramref name="hypothesis"/> within the context budget and in the scenario's prompt
     /// format: the oldest witnessed lines left out as the character's own prompt leaves them out (<see cref="PromptBudget"/>).
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="nameless"/>, a rival role (another character's or a watched one) is rendered without the
+    /// speaker's name (<see cref="DialoguePrompt.BuildAsRole"/>), so every speaker's prompt for it is the same text.
+    /// </remarks>
     public static async Task<DialogueRequest> PromptAsync(
-        PromptBudget budget, IInferenceGrain inference, RoleHypothesis hypothesis, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed)
+        PromptBudget budget, IInferenceGrain inference, RoleHypothesis hypothesis, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, bool nameless = false)
     {
         ArgumentNullException.ThrowIfNull(budget);
         ArgumentNullException.ThrowIfNull(hypothesis);
         ArgumentNullException.ThrowIfNull(casting);
         var (prompt, _) = hypothesis.Card is { } card
-            ? await budget.PromptAsync(inference, casting with { Persona = card }, witnessed)
+            ? await budget.PromptAsync(inference, casting with { Persona = card }, witnessed, nameless: nameless && IsRival(hypothesis))
             : await budget.PromptAsync(inference, casting, witnessed, persona: false);
         return prompt;
+    }
+
+    /// <summary>Another character's role or a watched role: what a line is tested against.</summary>
+    public static bool IsRival(RoleHypothesis hypothesis)
+    {
+        ArgumentNullException.ThrowIfNull(hypothesis);
+        return hypothesis.Kind is HypothesisKind.Character or HypothesisKind.Watched;
     }
 
     /// <summary>
@@ -108,10 +119,14 @@ public static class RoleHypotheses
     /// cast. Characters keys are <c>{scene}/{id}</c> and their hypotheses' <c>{scene}/{id}/as/{hypothesis}</c>, so
     /// <c>{scene}/as/neutral</c> is no one's.
     /// </summary>
-    public static string SharedNeutralSessionKey(string sceneKey)
+    public static string SharedNeutralSessionKey(string sceneKey) => SharedSessionKey(sceneKey, NeutralId);
+
+    /// <summary>The pool session of a hypothesis prompt the scene's cast shares (no persona, or a nameless rival role).</summary>
+    public static string SharedSessionKey(string sceneKey, string hypothesisId)
     {
         ArgumentException.ThrowIfNullOrEmpty(sceneKey);
-        return $"{sceneKey}/as/{NeutralId}";
+        ArgumentException.ThrowIfNullOrEmpty(hypothesisId);
+        return $"{sceneKey}/as/{hypothesisId}";
     }
 
     /// <summary>What the character witnessed before transcript index <paramref name="index"/> (whispers to others left out).</summary>

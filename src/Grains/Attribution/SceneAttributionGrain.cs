@@ -105,8 +105,8 @@ internal sealed partial class SceneAttributionGrain(
         switch (Detector.Observe(track, observation))
         {
             case { Kind: RoleTransitionKind.Takeover } takeover:
-                var trigger = await FindTriggerAsync(scene, speaker, hypotheses, transcript, takeover.First, cancellationToken);
                 var taker = hypotheses[takeover.Taker];
+                var trigger = await FindTriggerAsync(scene, speaker, hypotheses[0], taker, transcript, takeover.First, cancellationToken);
                 var detected = new RoleTakeover(
                     Key, speaker.Id, speaker.Name, speaker.Role, taker.Id, taker.Kind, taker.Role, takeover.AssignedPosterior, takeover.TakerPosterior,
                     takeover.First.Turn, takeover.First.LineIndex, takeover.Last.Turn, takeover.Last.LineIndex, trigger);
@@ -213,26 +213,30 @@ internal sealed partial class SceneAttributionGrain(
     }
 
     /// <summary>
-    /// Rescores the first taken-over line with each of the last <see cref="AttributionOptions.TriggerWindow"/> witnessed
-    /// lines left out (every hypothesis, one batched call); the line whose removal restores the assigned role most is
-    /// the trigger. A failed search is logged and leaves the takeover without a trigger.
+    /// Rescores the first taken-over line under the assigned role and the taker only, with each of the last
+    /// <see cref="AttributionOptions.TriggerWindow"/> witnessed lines left out (one batched call); the line whose removal
+    /// gives the assigned role the highest posterior against the taker is the trigger, and its restoration is measured
+    /// from the same two-way posterior with every line in. A failed search is logged and leaves the takeover without a
+    /// trigger.
     /// </summary>
     private async Task<TakeoverTrigger?> FindTriggerAsync(
-        SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, IReadOnlyList<SceneLine> transcript, RoleObservation first, CancellationToken cancellationToken)
+        SceneStart scene, PersonaCard speaker, RoleHypothesis assigned, RoleHypothesis taker, IReadOnlyList<SceneLine> transcript, RoleObservation first, CancellationToken cancellationToken)
     {
         var line = transcript.First(l => l.Index == first.LineIndex);
         var witnessed = RoleHypotheses.WitnessedBefore(transcript, speaker.Id, line.Index).ToList();
         var leftOut = witnessed.TakeLast(_options.TriggerWindow).ToList();
-        if (leftOut.Count == 0)
+        var recorded = state.State.Lines.LastOrDefault(l => l.Index == line.Index)?.Scores;
+        if (leftOut.Count == 0 || recorded?.FirstOrDefault(s => s.Id == taker.Id) is not { } takerScore)
         {
             return null;
         }
 
+        RoleHypothesis[] pair = [assigned, taker];
         IReadOnlyList<ScoreReply> replies;
         double milliseconds;
         try
         {
-            var calls = await CallsAsync(scene, speaker, hypotheses, [.. leftOut.Select(removed => witnessed.Where(l => l.Index != removed.Index).ToList())], line);
+            var calls = await CallsAsync(scene, speaker, pair, [.. leftOut.Select(removed => witnessed.Where(l => l.Index != removed.Index).ToList())], line);
             (replies, milliseconds) = await ScoreAsync(speaker, calls, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -248,13 +252,10 @@ internal sealed partial class SceneAttributionGrain(
             TriggerMilliseconds = state.State.Cost.TriggerMilliseconds + milliseconds,
         };
         var candidates = leftOut.Select((removed, j) =>
-        {
-            var means = replies.Skip(j * hypotheses.Count).Take(hypotheses.Count).Select(r => RoleAttribution.MeanLogLikelihood(r.LogProbability, r.Tokens)).ToArray();
-            return new TriggerCandidate(removed.Index, RoleAttribution.Posterior(means, _options.Sharpness)[0]);
-        }).ToList();
+            new TriggerCandidate(removed.Index, RoleAttribution.Posterior([MeanOf(replies[2 * j]), MeanOf(replies[(2 * j) + 1])], _options.Sharpness)[0])).ToList();
         var chosen = RoleAttribution.ChooseTrigger(candidates)!;
         var trigger = leftOut.First(l => l.Index == chosen.LineIndex);
-        var baseline = first.Posterior[first.Assigned];
+        var baseline = RoleAttribution.Posterior([recorded[0].MeanLogProbability, takerScore.MeanLogProbability], _options.Sharpness)[0];
         return new TakeoverTrigger(
             trigger.Index, trigger.Turn, trigger.Kind, trigger.Speaker, trigger.Text, trigger.Kind == LineKind.Intervention,
             chosen.AssignedPosterior, chosen.AssignedPosterior - baseline, candidates);
@@ -266,22 +267,24 @@ internal sealed partial class SceneAttributionGrain(
     /// character's own does, so the assigned role's prompt is the one the line was generated from.
     /// </summary>
     private async Task<IReadOnlyList<ScoreCall>> CallsAsync(
-        SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, IReadOnlyList<IReadOnlyList<SceneLine>> contexts, SceneLine line)
+        SceneStart scene, PersonaCard speaker, RoleHypothesis[] hypotheses, IReadOnlyList<IReadOnlyList<SceneLine>> contexts, SceneLine line)
     {
         var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling, scene.PromptFormat);
         var inference = Inference(speaker);
-        var calls = new List<ScoreCall>(contexts.Count * hypotheses.Count);
+        var calls = new List<ScoreCall>(contexts.Count * hypotheses.Length);
         foreach (var witnessed in contexts)
         {
             foreach (var hypothesis in hypotheses)
             {
-                var prompt = await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed);
-                // The no-persona script prompt is the same for the whole cast up to the name cue, unless whispers
-                // made what this character witnessed its own.
-                var shared = hypothesis.Kind == HypothesisKind.Neutral && prompt.Messages is null && witnessed.All(l => l.To is null);
+                // The no-persona script prompt (and with SharedRivals, a rival's nameless one) is the same for the
+                // whole cast up to the name cue, unless whispers made what this character witnessed its own.
+                var heardByAll = witnessed.All(l => l.To is null);
+                var nameless = _options.SharedRivals && heardByAll && RoleHypotheses.IsRival(hypothesis);
+                var prompt = await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed, nameless);
+                var shared = prompt.Messages is null && heardByAll && (nameless || hypothesis.Kind == HypothesisKind.Neutral);
                 calls.Add(new ScoreCall(
                     shared
-                        ? RoleHypotheses.SharedNeutralSessionKey(Key)
+                        ? RoleHypotheses.SharedSessionKey(Key, hypothesis.Id)
                         : RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id, characterHasMemory: scene.Memory == MemorySummary.Model),
                     prompt.Text,
                     RoleHypotheses.Continuation(line, chat: prompt.Messages is not null),

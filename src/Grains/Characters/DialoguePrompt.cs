@@ -61,6 +61,32 @@ public static class DialoguePrompt
     }
 
     /// <summary>
+    /// A role's card without anyone's name (<c>[Character] a pirate</c>, its goals and style, never a secret), then who
+    /// is present (the whole cast), the setting, the lines and the speaker's name cue. Like
+    /// <see cref="BuildWithoutPersona"/>, the same text up to the cue for every character who witnessed the same lines,
+    /// so attribution's rival roles can share one cached session a scene (<c>Attribution:SharedRivals</c>).
+    /// </summary>
+    public static string BuildAsRole(CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier = false)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(witnessed);
+        var persona = casting.Persona;
+        var text = new StringBuilder();
+        text.Append("[Character] ").Append(persona.Role).Append('\n');
+        if (persona.Goals.Count > 0)
+        {
+            text.Append("[Goals] ").AppendJoin("; ", persona.Goals).Append('\n');
+        }
+
+        if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
+        {
+            text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
+        }
+
+        return AppendScene(text, casting, witnessed, omittedEarlier, presentIncludesSpeaker: true);
+    }
+
+    /// <summary>
     /// The same prompt without a persona: only who is present (the whole cast, the speaker too), the setting, the lines
     /// and the name cue. Attribution scores lines under it as the "no role" explanation. Everything before the name cue
     /// is the same for every character who witnessed the same lines, so the characters of a scene share one cached

@@ -63,8 +63,12 @@ public sealed class PromptBudget
     /// <paramref name="persona"/>, the prompt without a card (attribution's "no role"). Also returns how many of the
     /// oldest lines it left out.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="nameless"/> (script format only), the card without the speaker's name and the whole cast
+    /// present (<see cref="DialoguePrompt.BuildAsRole"/>): attribution's shared rival roles.
+    /// </remarks>
     public async Task<(DialogueRequest Prompt, int Omitted)> PromptAsync(
-        IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, bool persona = true, string? memory = null)
+        IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> witnessed, bool persona = true, string? memory = null, bool nameless = false)
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
@@ -76,7 +80,9 @@ public sealed class PromptBudget
         // around it. Room for a summary is kept whether or not one was written yet, so writing one never moves the cut.
         // Without a persona the script prompt is shared by the cast up to the name cue, so its cut must not depend on
         // whose cue ends it: the room is counted with the longest name's.
-        var empty = Render(persona || chat ? casting : WithLongestCue(casting), [], omittedEarlier: true, persona, chat);
+        nameless &= persona && !chat;
+        var shared = !chat && (nameless || !persona);
+        var empty = Render(shared ? WithLongestCue(casting) : casting, [], omittedEarlier: true, persona, chat, nameless: nameless);
         var first = await FirstKeptAsync(
             inference,
             who,
@@ -87,7 +93,7 @@ public sealed class PromptBudget
             pinnedExtra: PinnedExtra(limits, chat, persona ? casting.Memory : MemorySummary.None));
 
         var kept = first == 0 ? witnessed : [.. witnessed.Skip(first)];
-        return (Render(casting, kept, first > 0, persona, chat, memory), first);
+        return (Render(casting, kept, first > 0, persona, chat, memory, nameless), first);
     }
 
     /// <summary>
@@ -125,9 +131,14 @@ public sealed class PromptBudget
 
     private async Task<PromptLimits> LimitsAsync(IInferenceGrain inference) => _limits ??= await inference.GetPromptLimits();
 
-    private static DialogueRequest Render(CharacterCasting casting, IReadOnlyList<SceneLine> lines, bool omittedEarlier, bool persona, bool chat, string? memory = null) => chat
+    private static DialogueRequest Render(
+        CharacterCasting casting, IReadOnlyList<SceneLine> lines, bool omittedEarlier, bool persona, bool chat, string? memory = null, bool nameless = false) => chat
         ? new DialogueRequest(string.Empty, persona ? DialoguePrompt.BuildChat(casting, lines, omittedEarlier, memory) : DialoguePrompt.BuildChatWithoutPersona(casting, lines, omittedEarlier))
-        : new DialogueRequest(persona ? DialoguePrompt.Build(casting, lines, omittedEarlier, memory) : DialoguePrompt.BuildWithoutPersona(casting, lines, omittedEarlier), null);
+        : new DialogueRequest(
+            nameless ? DialoguePrompt.BuildAsRole(casting, lines, omittedEarlier)
+            : persona ? DialoguePrompt.Build(casting, lines, omittedEarlier, memory)
+            : DialoguePrompt.BuildWithoutPersona(casting, lines, omittedEarlier),
+            null);
 
     /// <summary>
     /// Every character's pinned prompt part in every scene of <paramref name="scenario"/> (its card, the scene's
