@@ -19,7 +19,7 @@ namespace AgentTheater.Integration.Tests;
 /// </summary>
 public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
 {
-    private const int Replicas = 8;
+    private const int Replicas = 12;
     private const int MaxTurns = 40;
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
@@ -80,9 +80,10 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
                 before = await LinesAsync(grains, sceneKeys);
             }
 
-            // Both silos with a model serve; the one without never loaded a model. Placement spreads the characters as the
-            // run goes on, so wait for both to have generated while the run is still short of half its lines.
-            while (before.Values.Sum() < Replicas * MaxTurns / 2 && !await BothServedAsync(silos))
+            // Both silos with a model serve; the one without never loaded a model. The scenes spread by activation count
+            // and their characters follow them, so wait for both pools to have generated while the run is still short of
+            // two thirds of its lines (a loaded machine can take a while to reach the second).
+            while (before.Values.Sum() < Replicas * MaxTurns * 2 / 3 && !await BothServedAsync(silos))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), Cancel);
                 before = await LinesAsync(grains, sceneKeys);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -8,9 +9,10 @@ namespace AgentTheater.Grains.Inference;
 /// <summary>
 /// Loads the silo's model while the silo starts, before it takes grain calls: otherwise the first inference grain
 /// activation would load it on an Orleans scheduler thread (a turn of a second or more), and a model that cannot be
-/// loaded would fail every scene instead of the silo's start.
+/// loaded would fail every scene instead of the silo's start. The pool's metrics are observed from then on.
 /// </summary>
-internal sealed partial class InferencePoolStartup(IServiceProvider services, ILogger<InferencePoolStartup> logger) : ILifecycleParticipant<ISiloLifecycle>
+internal sealed partial class InferencePoolStartup(IServiceProvider services, InferencePoolTelemetry telemetry, ILogger<InferencePoolStartup> logger)
+    : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle)
     {
@@ -19,6 +21,7 @@ internal sealed partial class InferencePoolStartup(IServiceProvider services, IL
         {
             var started = Stopwatch.GetTimestamp();
             var pool = services.GetRequiredService<InferencePool>();
+            telemetry.Observe(pool);
             var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             LogLoaded(logger, pool.Model.Path, milliseconds);
             return Task.CompletedTask;

@@ -7,6 +7,8 @@ using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Scenes.TurnPolicies;
 using Microsoft.Extensions.Logging;
 
+using Orleans.Placement;
+
 namespace AgentTheater.Grains.Scenes;
 
 /// <summary>
@@ -17,6 +19,14 @@ namespace AgentTheater.Grains.Scenes;
 /// other grains are retried through a silo failure (<see cref="ClusterRetry"/>): a character whose silo died comes back
 /// elsewhere from storage.
 /// </summary>
+/// <remarks>
+/// Placed at random: a run starts its scenes in a burst, and placements that weigh load (resource-optimized, the
+/// default, or activation count) see it only through statistics each silo publishes now and then, so a burst can land
+/// on the one silo whose figures were known (seen in the failover test: every scene on one of two silos with a model).
+/// The scene's characters live with it (<see cref="PreferLocalPlacementAttribute"/>) and use that silo's pool when it
+/// has one, so spreading the scenes spreads the cast and its inference.
+/// </remarks>
+[RandomPlacement]
 internal sealed partial class SceneGrain(
     [PersistentState("scene", TheaterStorage.Name)] IPersistentState<SceneState> state,
     TurnPolicyCatalog turnPolicies,

@@ -113,7 +113,7 @@ public static class TheaterSiloHostingExtensions
         app.MapGet("/health/ready", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Ok("ready") : Results.StatusCode(503));
 
-        // The pool as the inference grain left it: asking never loads a model (none before the first inference call).
+        // The pool as it stands: a silo with a model loads it at start; asking never loads one.
         app.MapGet("/status", (IServiceProvider services) =>
         {
             var hostsInference = services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(InferencePool));
