@@ -101,6 +101,8 @@ internal sealed partial class SceneAttributionGrain(
             state.State.Tracks[speaker.Id] = track = new RoleTrack();
         }
 
+        track.LastNeededEveryRole = !record.Screened;
+
         var observation = new RoleObservation(line.Index, line.Turn, record.Scores.Select(s => s.Posterior).ToArray(), 0);
         switch (Detector.Observe(track, observation))
         {
@@ -140,25 +142,29 @@ internal sealed partial class SceneAttributionGrain(
         }
 
         // The first stage scores the assigned card (index 0) and no persona (last); the second, when the first does
-        // not hold the line, every other role. Without screening, or while taken over, all in one call.
-        var takenOver = state.State.Tracks.TryGetValue(speaker.Id, out var track) && track.TakenOver;
-        var screen = _options.Screen && !takenOver && hypotheses.Count > 2;
-        int[] firstStage = screen ? [0, hypotheses.Count - 1] : [.. Enumerable.Range(0, hypotheses.Count)];
+        // not hold the line, every other role. Without screening, or while taken over, all in one call; and when the
+        // character's last line needed every role, all in one call too, the screen applied afterwards (the same
+        // verdicts, one round trip instead of two for a character whose lines keep moving).
+        var track = state.State.Tracks.GetValueOrDefault(speaker.Id);
+        var screen = _options.Screen && track?.TakenOver != true && hypotheses.Count > 2;
+        var speculate = screen && track?.LastNeededEveryRole == true;
+        int[] every = [.. Enumerable.Range(0, hypotheses.Count)];
+        int[] firstStage = screen && !speculate ? [0, hypotheses.Count - 1] : every;
         var replies = new ScoreReply[hypotheses.Count];
-        var scored = new List<int>(hypotheses.Count);
+        var computed = new List<int>(hypotheses.Count);
         double milliseconds = 0;
         var screened = false;
         try
         {
             milliseconds += await ScoreIntoAsync(scene, speaker, hypotheses, firstStage, witnessed, line, replies, cancellationToken);
-            scored.AddRange(firstStage);
+            computed.AddRange(firstStage);
             screened = screen && replies[0].Tokens > 0 && replies[^1].Tokens > 0
                 && MeanOf(replies[0]) - MeanOf(replies[^1]) >= _options.ScreenMargin;
-            if (screen && !screened)
+            if (screen && !screened && !speculate)
             {
                 int[] secondStage = [.. Enumerable.Range(1, hypotheses.Count - 2)];
                 milliseconds += await ScoreIntoAsync(scene, speaker, hypotheses, secondStage, witnessed, line, replies, cancellationToken);
-                scored.AddRange(secondStage);
+                computed.AddRange(secondStage);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -167,18 +173,19 @@ internal sealed partial class SceneAttributionGrain(
             return record with { Verdict = LineVerdict.Failed, Scores = [], Error = e.Message };
         }
 
-        scored.Sort();
+        var paid = computed.Select(i => replies[i]).ToList();
+        List<int> scored = screened ? [0, hypotheses.Count - 1] : [.. computed.Order()];
         var used = scored.Select(i => replies[i]).ToList();
         state.State.Cost = state.State.Cost with
         {
             Lines = state.State.Cost.Lines + 1,
-            ScoreCalls = state.State.Cost.ScoreCalls + used.Count,
-            ScoredTokens = state.State.Cost.ScoredTokens + used.Sum(r => (long)r.Tokens),
-            PrefillTokens = state.State.Cost.PrefillTokens + used.Sum(r => (long)r.PrefillTokens),
+            ScoreCalls = state.State.Cost.ScoreCalls + paid.Count,
+            ScoredTokens = state.State.Cost.ScoredTokens + paid.Sum(r => (long)r.Tokens),
+            PrefillTokens = state.State.Cost.PrefillTokens + paid.Sum(r => (long)r.PrefillTokens),
             Milliseconds = state.State.Cost.Milliseconds + milliseconds,
             ScreenedLines = state.State.Cost.ScreenedLines + (screened ? 1 : 0),
         };
-        record = record with { Tokens = replies[0].Tokens, PrefillTokens = used.Sum(r => r.PrefillTokens), Milliseconds = milliseconds, Screened = screened };
+        record = record with { Tokens = replies[0].Tokens, PrefillTokens = paid.Sum(r => r.PrefillTokens), Milliseconds = milliseconds, Screened = screened };
         if (used.Any(r => r.Tokens == 0))
         {
             return record;

@@ -32,6 +32,12 @@ public sealed class RoleTrack
 
     /// <summary>The assigned role's posterior of every line the detector saw, in order.</summary>
     [Id(2)] public List<double> AssignedPosteriors { get; set; } = [];
+
+    /// <summary>
+    /// True when the character's last scored line needed every role (two-stage attribution): its next line is then
+    /// scored under every role in one call, and screened afterwards, to save a round trip.
+    /// </summary>
+    [Id(3)] public bool LastNeededEveryRole { get; set; }
 }
 
 /// <summary>What changed.</summary>
