@@ -35,23 +35,7 @@ public static class DialoguePrompt
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
         var persona = casting.Persona;
-        var text = new StringBuilder();
-        text.Append("[Character] ").Append(persona.Name).Append(", ").Append(persona.Role).Append('\n');
-        if (persona.Goals.Count > 0)
-        {
-            text.Append("[Goals] ").AppendJoin("; ", persona.Goals).Append('\n');
-        }
-
-        if (persona.PrivateKnowledge.Count > 0)
-        {
-            text.Append("[Secret] ").AppendJoin("; ", persona.PrivateKnowledge).Append('\n');
-        }
-
-        if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
-        {
-            text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
-        }
-
+        var text = AppendCard(new StringBuilder(), $"{persona.Name}, {persona.Role}", persona, secrets: true);
         if (!string.IsNullOrWhiteSpace(memory))
         {
             text.Append("[Memory] ").Append(Flatten(memory)).Append('\n');
@@ -70,19 +54,7 @@ public static class DialoguePrompt
     {
         ArgumentNullException.ThrowIfNull(casting);
         ArgumentNullException.ThrowIfNull(witnessed);
-        var persona = casting.Persona;
-        var text = new StringBuilder();
-        text.Append("[Character] ").Append(persona.Role).Append('\n');
-        if (persona.Goals.Count > 0)
-        {
-            text.Append("[Goals] ").AppendJoin("; ", persona.Goals).Append('\n');
-        }
-
-        if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
-        {
-            text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
-        }
-
+        var text = AppendCard(new StringBuilder(), casting.Persona.Role, casting.Persona, secrets: false);
         return AppendScene(text, casting, witnessed, omittedEarlier, presentIncludesSpeaker: true);
     }
 
@@ -228,6 +200,28 @@ public static class DialoguePrompt
 
     /// <summary>Lines are one line each in the prompt format.</summary>
     public static string Flatten(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>The script card: <c>[Character] {character}</c>, then the persona's goals, secrets (when asked) and style.</summary>
+    private static StringBuilder AppendCard(StringBuilder text, string character, PersonaCard persona, bool secrets)
+    {
+        text.Append("[Character] ").Append(character).Append('\n');
+        if (persona.Goals.Count > 0)
+        {
+            text.Append("[Goals] ").AppendJoin("; ", persona.Goals).Append('\n');
+        }
+
+        if (secrets && persona.PrivateKnowledge.Count > 0)
+        {
+            text.Append("[Secret] ").AppendJoin("; ", persona.PrivateKnowledge).Append('\n');
+        }
+
+        if (!string.IsNullOrWhiteSpace(persona.SpeakingStyle))
+        {
+            text.Append("[Style] ").Append(persona.SpeakingStyle).Append('\n');
+        }
+
+        return text;
+    }
 
     private static string AppendScene(StringBuilder text, CharacterCasting casting, IEnumerable<SceneLine> witnessed, bool omittedEarlier, bool presentIncludesSpeaker = false)
     {
