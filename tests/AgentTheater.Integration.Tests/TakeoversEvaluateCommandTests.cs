@@ -55,6 +55,41 @@ public sealed class TakeoversEvaluateCommandTests(TheaterClusterFixture fixture)
         Assert.True(sweep.Zip(sweep.Skip(1)).All(p => p.First.GetProperty("f1").GetDouble() >= p.Second.GetProperty("f1").GetDouble()));
         Assert.StartsWith("<svg", await File.ReadAllTextAsync(Path.Combine(output, "precision-recall.svg"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
         Assert.Equal(3, Directory.GetFiles(Path.Combine(output, "scenes"), "*.jsonl").Length);
+
+        // Replayed without the model at the same settings, the recorded scores give the same detection.
+        var replayed = Path.Combine(fixture.Directory, $"replay-{Guid.NewGuid():N}");
+        (code, stdout, stderr) = await RunCommandTests.AgentTheaterAsync("takeovers", "evaluate", "--set", set, "--replay", output, "--out", replayed);
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        using var replay = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(replayed, "evaluation.json"), TestContext.Current.CancellationToken));
+        var again = replay.RootElement.GetProperty("detection");
+        Assert.Equal(characterLines, replay.RootElement.GetProperty("lines").GetInt32());
+        Assert.Equal(
+            (truePositives, detection.GetProperty("falsePositives").GetInt32(), detection.GetProperty("misses").GetInt32()),
+            (again.GetProperty("truePositives").GetInt32(), again.GetProperty("falsePositives").GetInt32(), again.GetProperty("misses").GetInt32()));
+
+        // A labelled scene the earlier evaluation never scored is named, and nothing is written.
+        var unscored = Path.Combine(fixture.Directory, $"replay-{Guid.NewGuid():N}");
+        (code, _, stderr) = await RunCommandTests.AgentTheaterAsync("takeovers", "evaluate", "--set", RepositoryFiles.LabelledTakeovers, "--replay", output, "--out", unscored);
+
+        Assert.Equal(3, code);
+        var missing = JsonDocument.Parse(records.First(r => !picked.Contains(r))).RootElement.GetProperty("id").GetString()!;
+        Assert.Contains(Path.Combine(output, "attribution.jsonl"), stderr, StringComparison.Ordinal);
+        Assert.Contains($"'{missing}'", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(unscored));
+    }
+
+    [Fact]
+    public async Task Evaluate_ReplayOfAFolderWithoutScores_NamesTheFile_ExitsThree_AndWritesNothing()
+    {
+        var earlier = Directory.CreateDirectory(Path.Combine(fixture.Directory, $"empty-{Guid.NewGuid():N}")).FullName;
+        var output = Path.Combine(fixture.Directory, $"evaluation-{Guid.NewGuid():N}");
+
+        var (code, _, stderr) = await RunCommandTests.AgentTheaterAsync("takeovers", "evaluate", "--set", RepositoryFiles.LabelledTakeovers, "--replay", earlier, "--out", output);
+
+        Assert.Equal(3, code);
+        Assert.Contains(Path.Combine(earlier, "attribution.jsonl"), stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
     }
 
     [Fact]

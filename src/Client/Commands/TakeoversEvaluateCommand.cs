@@ -112,15 +112,9 @@ internal static class TakeoversEvaluateCommand
                     await ConsoleProgress.ShowAsync(progress => ScenarioRunner.RunAsync(theater.Grains, scenario, ScenarioRunner.NewRunId(scenario.Name), finished, progress, cancellationToken));
                 }
 
-                var forcedMetrics = finished is null ? null : ForcedTakeoverEvaluation.Measure(finished.ReadAttribution() ?? [], finished.ReadTakeovers());
                 Directory.CreateDirectory(folder.Path);
                 WriteRun(folder, runId, scenes);
-                var evaluation = TakeoverEvaluator.Evaluate(setPath, modelPath, options, scenes, seconds, forcedMetrics, finished?.Path);
-                var table = EvaluationReport.Table(evaluation);
-                folder.WriteJson(ResultFile, evaluation);
-                folder.WriteText(TableFile, table);
-                folder.WriteText(PlotFile, EvaluationReport.Plot(evaluation));
-                Console.WriteLine(table);
+                Write(folder, TakeoverEvaluator.Evaluate(setPath, modelPath, options, scenes, seconds, Forced(finished), finished?.Path));
                 Console.WriteLine($"results: {Path.Combine(folder.Path, ResultFile)}, {Path.Combine(folder.Path, PlotFile)}; transcripts with markers: agent-theater takeovers {folder.Path} --transcript");
                 return 0;
             }
@@ -146,16 +140,24 @@ internal static class TakeoversEvaluateCommand
         var scenes = labelled.Select(scene => byScene.TryGetValue(scene.Id, out var recorded)
             ? new EvaluatedScene(scene, Replayed(recorded, options))
             : throw new InvalidDataException($"'{earlier.AttributionPath}' holds no line of labelled scene '{scene.Id}' of {setPath}.")).ToList();
-        var forcedMetrics = forcedRun is null ? null : ForcedTakeoverEvaluation.Measure(forcedRun.ReadAttribution() ?? [], forcedRun.ReadTakeovers());
-        var evaluation = TakeoverEvaluator.Evaluate(setPath, "(replayed from " + earlier.Path + ")", options, scenes, 0, forcedMetrics, forcedRun?.Path);
         var folder = new RunFolder(output);
         Directory.CreateDirectory(folder.Path);
+        Write(folder, TakeoverEvaluator.Evaluate(setPath, "(replayed from " + earlier.Path + ")", options, scenes, 0, Forced(forcedRun), forcedRun?.Path));
+        return 0;
+    }
+
+    /// <summary>Forced takeovers measured on <paramref name="run"/>'s attribution, or null without a forced run.</summary>
+    private static ForcedMetrics? Forced(RunFolder? run) =>
+        run is null ? null : ForcedTakeoverEvaluation.Measure(run.ReadAttribution() ?? [], run.ReadTakeovers());
+
+    /// <summary>Writes evaluation.json, evaluation.md and the plot into <paramref name="folder"/>, and prints the table.</summary>
+    private static void Write(RunFolder folder, EvaluationResult evaluation)
+    {
         var table = EvaluationReport.Table(evaluation);
         folder.WriteJson(ResultFile, evaluation);
         folder.WriteText(TableFile, table);
         folder.WriteText(PlotFile, EvaluationReport.Plot(evaluation));
         Console.WriteLine(table);
-        return 0;
     }
 
     /// <summary>A scene's recorded lines with the takeovers the detector finds in them at <paramref name="options"/> (no triggers).</summary>
