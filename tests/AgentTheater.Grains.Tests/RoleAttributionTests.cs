@@ -157,6 +157,8 @@ public sealed class RoleAttributionTests
     [InlineData(nameof(AttributionOptions.ConsecutiveLines), 0.0)]
     [InlineData(nameof(AttributionOptions.TriggerWindow), -1.0)]
     [InlineData(nameof(AttributionOptions.ScreenMargin), -0.1)]
+    [InlineData(nameof(AttributionOptions.ScreenMargin), double.NaN)]
+    [InlineData(nameof(AttributionOptions.ScreenMargin), double.PositiveInfinity)]
     public void Options_OutOfRange_FailValidation_NamingTheSetting(string setting, double value)
     {
         using var provider = new ServiceCollection()

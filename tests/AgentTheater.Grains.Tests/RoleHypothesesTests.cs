@@ -76,7 +76,7 @@ public sealed class RoleHypothesesTests
 
         Assert.Equal(odiles[..^"Odile:".Length], tamsins[..^"Tamsin:".Length]);
         Assert.EndsWith("\nTamsin:", tamsins, StringComparison.Ordinal);
-        Assert.Equal("run/archive/0/as/neutral", RoleHypotheses.SharedNeutralSessionKey("run/archive/0"));
+        Assert.Equal("run/archive/0/as/neutral", RoleHypotheses.SharedSessionKey("run/archive/0", RoleHypotheses.NeutralId));
     }
 
     [Fact]

@@ -62,11 +62,6 @@ public sealed class AttributionOptions : IValidatableObject
     /// <summary>Rules across settings; run by <see cref="Validate()"/> and by the options pipeline.</summary>
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
-        if (!double.IsFinite(ScreenMargin))
-        {
-            yield return new ValidationResult($"{SectionName}:ScreenMargin must be a finite number.", [nameof(ScreenMargin)]);
-        }
-
         if (Screen && Threshold > 0.5)
         {
             // A screened line's assigned card beat no persona, so its posterior of the two is at least 0.5: held only

@@ -114,14 +114,12 @@ public static class RoleHypotheses
     }
 
     /// <summary>
-    /// The pool session of the scene's shared no-persona prompt (<see cref="DialoguePrompt.BuildWithoutPersona"/>): the
-    /// same text up to the name cue for every character who witnessed the same lines, so one cached session serves the
-    /// cast. Characters keys are <c>{scene}/{id}</c> and their hypotheses' <c>{scene}/{id}/as/{hypothesis}</c>, so
-    /// <c>{scene}/as/neutral</c> is no one's.
+    /// The pool session of a hypothesis prompt the scene's cast shares: no persona
+    /// (<see cref="DialoguePrompt.BuildWithoutPersona"/>) or a nameless rival role (<see cref="DialoguePrompt.BuildAsRole"/>),
+    /// the same text up to the name cue for every character who witnessed the same lines. Character keys are
+    /// <c>{scene}/{id}</c> and their own hypotheses' <c>{scene}/{id}/as/{hypothesis}</c>, so <c>{scene}/as/{hypothesis}</c>
+    /// is no one's.
     /// </summary>
-    public static string SharedNeutralSessionKey(string sceneKey) => SharedSessionKey(sceneKey, NeutralId);
-
-    /// <summary>The pool session of a hypothesis prompt the scene's cast shares (no persona, or a nameless rival role).</summary>
     public static string SharedSessionKey(string sceneKey, string hypothesisId)
     {
         ArgumentException.ThrowIfNullOrEmpty(sceneKey);
