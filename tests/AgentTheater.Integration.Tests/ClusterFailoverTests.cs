@@ -92,8 +92,8 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
             foreach (var gpu in silos.Take(2))
             {
                 var pool = await gpu.StatusAsync();
-                Assert.True(pool.GetProperty("loaded").GetBoolean(), $"{gpu.Name} has not served any inference: the load did not spread\n{pool}");
-                Assert.True(pool.GetProperty("generatedTokens").GetInt64() > 0, $"{gpu.Name}: {pool}");
+                Assert.True(pool.GetProperty("loaded").GetBoolean(), $"{gpu.Name} did not load its model at start\n{pool}");
+                Assert.True(pool.GetProperty("generatedTokens").GetInt64() > 0, $"{gpu.Name} has not served any inference: the load did not spread\n{pool}");
             }
 
             Assert.False((await silos[2].StatusAsync()).GetProperty("loaded").GetBoolean());

@@ -38,7 +38,8 @@ public sealed class SceneAttributionState
 /// Attributes each character line of one scene in two stages through the speaker's lane of the pool: first under the
 /// speaker's own dialogue prompt (its cached generation session) and under no persona (one session the cast shares);
 /// when the own card does not lead by <see cref="AttributionOptions.ScreenMargin"/>, or the character is taken over,
-/// also under every competing role (each kept cached in its own session from line to line). The per-token
+/// also under every competing role (each kept cached from line to line: by default in one session per rival role that
+/// the cast shares, <see cref="AttributionOptions.SharedRivals"/>). The per-token
 /// log-likelihoods become a posterior, and the takeover detector runs on it. On a takeover it rescores the first
 /// taken-over line with each of the last witnessed lines left out to find the trigger. Placed on the silo of the scene
 /// that calls it.
@@ -281,11 +282,11 @@ internal sealed partial class SceneAttributionGrain(
         var calls = new List<ScoreCall>(contexts.Count * hypotheses.Length);
         foreach (var witnessed in contexts)
         {
+            // The no-persona script prompt (and with SharedRivals, a rival's nameless one) is the same for the whole
+            // cast up to the name cue, unless whispers made what this character witnessed its own.
+            var heardByAll = witnessed.All(l => l.To is null);
             foreach (var hypothesis in hypotheses)
             {
-                // The no-persona script prompt (and with SharedRivals, a rival's nameless one) is the same for the
-                // whole cast up to the name cue, unless whispers made what this character witnessed its own.
-                var heardByAll = witnessed.All(l => l.To is null);
                 var nameless = _options.SharedRivals && heardByAll && RoleHypotheses.IsRival(hypothesis);
                 var prompt = await RoleHypotheses.PromptAsync(_budget, inference, hypothesis, casting, witnessed, nameless);
                 var shared = prompt.Messages is null && heardByAll && (nameless || hypothesis.Kind == HypothesisKind.Neutral);

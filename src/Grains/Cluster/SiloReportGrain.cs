@@ -28,7 +28,7 @@ internal sealed class SiloReportGrain(
             .Order(StringComparer.Ordinal)
             .ToList();
 
-        // The pool as the inference grain left it: a silo whose pool never loaded reports none, and asking loads nothing.
+        // The pool as the silo's start loaded it: a silo without a model reports none, and asking loads nothing.
         var pool = poolTelemetry.Pool;
         var stats = pool?.Statistics;
         return Task.FromResult(new SiloReport(

@@ -4,8 +4,7 @@ namespace AgentTheater.Grains.Diagnostics;
 
 /// <summary>
 /// Feeds the pool instruments of <see cref="TheaterTelemetry"/> from this silo's <see cref="InferencePool"/> until the
-/// silo stops. Observation starts at the pool's first use: the model loads on first use, and observing it at silo
-/// start would load it then.
+/// silo stops. Observation starts when the silo loads its model at start (<c>InferencePoolStartup</c>).
 /// </summary>
 public sealed class InferencePoolTelemetry : IDisposable
 {
@@ -13,10 +12,10 @@ public sealed class InferencePoolTelemetry : IDisposable
     private IDisposable? _observation;
     private bool _disposed;
 
-    /// <summary>The pool, once the first inference call has loaded it; null before (reading it never loads the model).</summary>
+    /// <summary>The pool, once the silo has loaded it; null before, and on a silo without a model (reading it never loads one).</summary>
     public InferencePool? Pool { get; private set; }
 
-    /// <summary>Starts observing <paramref name="pool"/> (the inference grain calls it on activation; later calls change nothing).</summary>
+    /// <summary>Starts observing <paramref name="pool"/> (the silo's start calls it; later calls change nothing).</summary>
     public void Observe(InferencePool pool)
     {
         lock (_lock)

@@ -1,7 +1,6 @@
 using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Grains.Cluster;
-using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Native;
 using Orleans.Concurrency;
@@ -15,14 +14,8 @@ namespace AgentTheater.Grains.Inference;
 /// a lane (<see cref="InferenceLanes"/>). Its calls' spans come from <see cref="InferenceTracingFilter"/>.
 /// </summary>
 [StatelessWorker(1), Reentrant, InferenceSiloPlacementFilter]
-internal sealed class InferenceGrain(InferencePool pool, InferencePoolTelemetry poolTelemetry) : Grain, IInferenceGrain
+internal sealed class InferenceGrain(InferencePool pool) : Grain, IInferenceGrain
 {
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        poolTelemetry.Observe(pool);
-        return Task.CompletedTask;
-    }
-
     public async Task<GenerateReply> Generate(GenerateCall request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
