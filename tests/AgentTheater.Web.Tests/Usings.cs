@@ -1,0 +1,2 @@
+global using AgentTheater.Testing;
+global using Xunit;
