@@ -12,8 +12,9 @@ public sealed class AssemblyLayoutTests
         ["Inference"] = [],
         ["Grains"] = ["Contracts", "Inference"],
         ["Analysis"] = ["Grains"],
-        ["Silo"] = ["Grains"],
-        ["Client"] = ["Analysis", "Grains", "Inference"],
+        ["Web"] = ["Grains"],
+        ["Silo"] = ["Grains", "Web"],
+        ["Client"] = ["Analysis", "Grains", "Inference", "Web"],
     };
 
     [Fact]
@@ -29,6 +30,7 @@ public sealed class AssemblyLayoutTests
     [InlineData("Inference")]
     [InlineData("Grains")]
     [InlineData("Analysis")]
+    [InlineData("Web")]
     [InlineData("Silo")]
     [InlineData("Client")]
     public void Project_ReferencesOnlyWhatTheArchitectureAllows(string project)

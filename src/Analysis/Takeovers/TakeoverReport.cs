@@ -1,3 +1,4 @@
+using AgentTheater.Grains.Scenes;
 using System.Globalization;
 using System.Text;
 using AgentTheater.Contracts.Attribution;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 using AgentTheater.Contracts.Scenarios;
 
 namespace AgentTheater.Client.Benchmarks;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AgentTheater.Web.Runs;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
 using AgentTheater.Client.Runs;
@@ -32,7 +33,7 @@ internal static class SceneBenchmark
             ? scenario.Scenes[0]
             : throw new ArgumentException("A scene benchmark plays one scene, one replica.", nameof(scenario));
         var clock = Stopwatch.StartNew();
-        var run = grains.GetGrain<IScenarioRunGrain>(ScenarioRunner.NewRunId(scenario.Name));
+        var run = grains.GetGrain<IScenarioRunGrain>(RunRecord.NewRunId(scenario.Name));
         await Patiently.CallAsync(() => run.Start(scenario), cancellationToken);
         var key = (await Patiently.CallAsync(run.GetSceneKeys, cancellationToken)).Single();
         progress.Report(new ProgressUpdate(0, scene.MaxTurns, $"turn 0/{scene.MaxTurns:N0}: starting"));

@@ -5,6 +5,7 @@ using System.Text.Json;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
 using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Inference.Engine;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,7 +64,7 @@ internal static class TheaterBenchmark
         // The silo's state and the transcripts are the benchmark's working storage.
         using var scratch = new ScratchFolder();
         await using var theater = await Theater.StartEmbeddedAsync(settings, new EmbeddedSilo(model, Path.Combine(scratch.Path, "state.db")), cancellationToken);
-        var runId = ScenarioRunner.NewRunId(scenario.Name);
+        var runId = RunRecord.NewRunId(scenario.Name);
         var folder = new RunFolder(Path.Combine(scratch.Path, runId));
         var summary = await ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, progress, cancellationToken);
         var statistics = theater.Services.GetService<InferencePool>()?.Statistics;

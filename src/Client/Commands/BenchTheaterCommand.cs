@@ -2,7 +2,7 @@ using System.CommandLine;
 using AgentTheater.Client.Benchmarks;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
-using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 using AgentTheater.Grains.Scenarios;
 
 namespace AgentTheater.Client.Commands;

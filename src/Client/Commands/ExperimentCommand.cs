@@ -4,6 +4,7 @@ using AgentTheater.Analysis.TwentyQuestions;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
 using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 using AgentTheater.Contracts.Scenes;
 
 namespace AgentTheater.Client.Commands;
@@ -53,7 +54,7 @@ internal static class ExperimentCommand
             // The experiment plays without role attribution: it measures the simulator, not the detector.
             var theaterSettings = theaterOptions.Read(result) with { Attribution = false };
             var modelPath = DefaultModel.Resolve(theaterSettings.Model, Directory.GetCurrentDirectory());
-            var experimentId = ScenarioRunner.NewRunId("twenty-questions");
+            var experimentId = RunRecord.NewRunId("twenty-questions");
             var folder = new RunFolder(Path.Combine(result.GetValue(output)!, experimentId));
             Directory.CreateDirectory(folder.Path);
             Console.Error.WriteLine($"experiment {experimentId}: {string.Join(" and ", settings.Conditions)}, {settings.Games} games each, {settings.Questions} questions, {settings.Branches} branches");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
 using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 
 namespace AgentTheater.Client.Commands;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
 using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 using AgentTheater.Grains.Scenarios;
 
 namespace AgentTheater.Client.Commands;
@@ -39,7 +40,7 @@ internal static class RunCommand
                 throw new ArgumentException($"--trace-sampling: {sampling} is out of range (0 to 1).", "--trace-sampling");
             }
 
-            var runId = ScenarioRunner.NewRunId(scenario.Name);
+            var runId = RunRecord.NewRunId(scenario.Name);
             var folder = new RunFolder(Path.Combine(result.GetValue(output)!, runId));
             var scenarioPath = Path.GetFullPath(path);
             Console.Error.WriteLine($"run {runId}{(settings.Cluster is { } on ? $" on cluster {on.Target}" : "")}: {ScenarioFile.Describe(scenario)}");
@@ -74,7 +75,7 @@ internal static class RunCommand
 
     private static int Report(RunSummary summary, RunFolder folder)
     {
-        Console.WriteLine(ScenarioRunner.Table(summary));
+        Console.WriteLine(RunRecord.Table(summary));
         Console.WriteLine($"transcripts: {folder.ScenesPath}");
         if (File.Exists(folder.TracesPath))
         {

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AgentTheater.Analysis.Takeovers;
-using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 
 namespace AgentTheater.Client.Commands;
 

@@ -4,6 +4,7 @@ using AgentTheater.Analysis.Takeovers;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Client.Progress;
 using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Attribution;
@@ -74,7 +75,7 @@ internal static class TakeoversEvaluateCommand
                     throw new ArgumentException("--replay measures recorded scores; --forced would play a scenario: use --forced-run.", "--forced");
                 }
 
-                return Replay(RunFolder.Open(earlier), setPath, labelled, finished, result.GetValue(output) ?? Path.Combine("runs", ScenarioRunner.NewRunId("evaluate")));
+                return Replay(RunFolder.Open(earlier), setPath, labelled, finished, result.GetValue(output) ?? Path.Combine("runs", RunRecord.NewRunId("evaluate")));
             }
 
             var settings = theaterOptions.Read(result);
@@ -85,7 +86,7 @@ internal static class TakeoversEvaluateCommand
             }
 
             var modelPath = DefaultModel.Resolve(settings.Model, Directory.GetCurrentDirectory());
-            var runId = ScenarioRunner.NewRunId("evaluate");
+            var runId = RunRecord.NewRunId("evaluate");
             var folder = new RunFolder(result.GetValue(output) ?? Path.Combine("runs", runId));
             var state = Path.Combine(Path.GetTempPath(), $"agent-theater-{runId}");
             Directory.CreateDirectory(state);
@@ -109,7 +110,7 @@ internal static class TakeoversEvaluateCommand
                     finished = new RunFolder(Path.Combine(folder.Path, "forced"));
                     Directory.CreateDirectory(finished.Path);
                     Console.Error.WriteLine($"forced takeovers: {ScenarioFile.Describe(scenario)}");
-                    await ConsoleProgress.ShowAsync(progress => ScenarioRunner.RunAsync(theater.Grains, scenario, ScenarioRunner.NewRunId(scenario.Name), finished, progress, cancellationToken));
+                    await ConsoleProgress.ShowAsync(progress => ScenarioRunner.RunAsync(theater.Grains, scenario, RunRecord.NewRunId(scenario.Name), finished, progress, cancellationToken));
                 }
 
                 Directory.CreateDirectory(folder.Path);

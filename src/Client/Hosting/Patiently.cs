@@ -16,6 +16,7 @@ internal static class Patiently
     public static Task CallAsync(Func<Task> call, CancellationToken cancellationToken) =>
         ClusterRetry.RunAsync(call, attempts: 1, Retrying, cancellationToken);
 
-    private static void Retrying(Exception exception, int attempt) =>
+    /// <summary>Says on stderr that a call is retried.</summary>
+    public static void Retrying(Exception exception, int attempt) =>
         Console.Error.WriteLine($"  the cluster did not answer ({exception.GetType().Name}); retrying");
 }

@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Text;
-using AgentTheater.Analysis;
 using AgentTheater.Client.Progress;
 using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
+
+using AgentTheater.Web.Runs;
+
+using AgentTheater.Grains.Scenes;
 
 namespace AgentTheater.Client.Runs;
 

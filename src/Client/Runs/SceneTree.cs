@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
-using AgentTheater.Analysis;
 using AgentTheater.Contracts.Scenes;
+
+using AgentTheater.Grains.Scenes;
 
 namespace AgentTheater.Client.Runs;
 

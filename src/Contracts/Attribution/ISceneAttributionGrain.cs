@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using AgentTheater.Contracts.Scenes;
 
 namespace AgentTheater.Contracts.Attribution;
@@ -18,6 +19,13 @@ public interface ISceneAttributionGrain : IGrainWithStringKey
 
     /// <summary>Every line's attribution, every takeover, and what scoring cost.</summary>
     Task<SceneAttribution> GetAttribution();
+
+    /// <summary>
+    /// The attribution now and after every line attributed, until cancelled: what a live view shows as verdicts,
+    /// takeovers and recoveries come in.
+    /// </summary>
+    [AlwaysInterleave]
+    IAsyncEnumerable<SceneAttribution> Watch(CancellationToken cancellationToken = default);
 }
 
 /// <summary>What a competing explanation of a line is.</summary>

@@ -28,7 +28,41 @@ public interface IScenarioRunGrain : IGrainWithStringKey
 
     /// <summary>Keys of every scene replica, in scenario order.</summary>
     Task<IReadOnlyList<string>> GetSceneKeys();
+
+    /// <summary>The scenario the run plays; null before it started.</summary>
+    Task<ScenarioDefinition?> GetScenario();
+
+    /// <summary>Pauses every scene still playing (after the turn each is playing).</summary>
+    Task PausePlay();
+
+    /// <summary>Resumes every paused scene.</summary>
+    Task ResumePlay();
+
+    /// <summary>Ends every scene still playing, as completed with the reason "stopped".</summary>
+    Task StopPlay();
 }
+
+/// <summary>Every run started on the cluster, newest last. Key: 0 (one catalogue per cluster).</summary>
+public interface IRunCatalogGrain : IGrainWithIntegerKey
+{
+    /// <summary>Records a run (idempotent).</summary>
+    Task Add(RunEntry run);
+
+    /// <summary>Every run recorded, in the order they started.</summary>
+    Task<IReadOnlyList<RunEntry>> List();
+}
+
+/// <summary>A run in the catalogue.</summary>
+/// <param name="RunId">Run id.</param>
+/// <param name="Scenario">Scenario name.</param>
+/// <param name="Scenes">Scene replicas.</param>
+/// <param name="StartedAt">When it started.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.RunEntry")]
+public sealed record RunEntry(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] string Scenario,
+    [property: Id(2)] int Scenes,
+    [property: Id(3)] DateTimeOffset StartedAt);
 
 /// <summary>A run's progress.</summary>
 /// <param name="RunId">Run id.</param>
@@ -40,6 +74,8 @@ public interface IScenarioRunGrain : IGrainWithStringKey
 /// <param name="StartedAt">When the run started.</param>
 /// <param name="LiveLines">Character lines spoken so far in every scene, ended or not (since this activation).</param>
 /// <param name="LiveTokens">Tokens generated so far in every scene (since this activation).</param>
+/// <param name="Paused">True while the run is paused.</param>
+/// <param name="Stopped">True when the run was stopped before its scenes ended on their own.</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.RunProgress")]
 public sealed record RunProgress(
     [property: Id(0)] string RunId,
@@ -50,7 +86,9 @@ public sealed record RunProgress(
     [property: Id(5)] int Tokens,
     [property: Id(6)] DateTimeOffset StartedAt,
     [property: Id(7)] long LiveLines = 0,
-    [property: Id(8)] long LiveTokens = 0)
+    [property: Id(8)] long LiveTokens = 0,
+    [property: Id(9)] bool Paused = false,
+    [property: Id(10)] bool Stopped = false)
 {
     /// <summary>True when every scene has ended.</summary>
     public bool Done => Completed + Failed >= Scenes;

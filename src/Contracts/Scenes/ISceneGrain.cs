@@ -39,6 +39,40 @@ public interface ISceneGrain : IGrainWithStringKey
 
     /// <summary>What the scene was started with (its definition, cast and sampling); null before it started.</summary>
     Task<SceneStart?> GetStart();
+
+    /// <summary>
+    /// Queues a line from outside the cast (a user, the narrator), spoken before the next character turn; whispered to
+    /// one character when <see cref="SceneIntervention.To"/> is set. Returns the turn it will precede.
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty or too long speaker or text, or <c>To</c> is not a character present.</exception>
+    /// <exception cref="InvalidOperationException">The scene is not playing (not started, or ended).</exception>
+    Task<int> Intervene(SceneIntervention intervention);
+
+    /// <summary>Stops after the turn being played (if any) until <see cref="ResumePlay"/>; interventions still queue.</summary>
+    Task PausePlay();
+
+    /// <summary>Plays on after <see cref="PausePlay"/> (does nothing when not paused).</summary>
+    Task ResumePlay();
+
+    /// <summary>Ends the scene after the turn being played (if any), as completed with the reason given.</summary>
+    Task StopPlay(string reason);
+}
+
+/// <summary>A line from outside the cast, sent while the scene plays.</summary>
+/// <param name="Speaker">Who speaks it, as shown on stage (e.g. <c>User</c>, <c>Narrator</c>).</param>
+/// <param name="Text">The line.</param>
+/// <param name="To">Character id it is whispered to; null for everyone present.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneIntervention")]
+public sealed record SceneIntervention(
+    [property: Id(0)] string Speaker,
+    [property: Id(1)] string Text,
+    [property: Id(2)] string? To = null)
+{
+    /// <summary>Longest speaker name accepted.</summary>
+    public const int MaxSpeakerLength = 64;
+
+    /// <summary>Longest text accepted (characters): a line, not a document.</summary>
+    public const int MaxTextLength = 4000;
 }
 
 /// <summary>A request to fork a scene.</summary>
@@ -152,7 +186,8 @@ public enum ScenePhase
 /// <param name="Turns">Character lines spoken.</param>
 /// <param name="Lines">Lines in the transcript.</param>
 /// <param name="Tokens">Generated tokens.</param>
-/// <param name="EndReason">Why it ended (max turns, stop phrase, error text).</param>
+/// <param name="EndReason">Why it ended (max turns, stop phrase, stopped, error text).</param>
+/// <param name="Paused">True while a playing scene is paused.</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneStatus")]
 public sealed record SceneStatus(
     [property: Id(0)] string SceneKey,
@@ -160,4 +195,5 @@ public sealed record SceneStatus(
     [property: Id(2)] int Turns,
     [property: Id(3)] int Lines,
     [property: Id(4)] int Tokens,
-    [property: Id(5)] string? EndReason = null);
+    [property: Id(5)] string? EndReason = null,
+    [property: Id(6)] bool Paused = false);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Characters;
@@ -52,6 +53,7 @@ internal sealed partial class SceneAttributionGrain(
 {
     private readonly AttributionOptions _options = options.Value;
     private readonly PromptBudget _budget = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TakeoverDetector? _detector;
     private string? _key;
 
@@ -74,13 +76,27 @@ internal sealed partial class SceneAttributionGrain(
         {
             await AttributeLineAsync(scene, transcript, line, cancellationToken);
             await state.WriteStateAsync(cancellationToken);
+            var changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            changed.TrySetResult();
         }
 
         return pending.Count;
     }
 
-    public Task<SceneAttribution> GetAttribution() =>
-        Task.FromResult(new SceneAttribution(Key, _options.Enabled, [.. state.State.Lines], [.. state.State.Takeovers], state.State.Cost));
+    public Task<SceneAttribution> GetAttribution() => Task.FromResult(Snapshot());
+
+    public async IAsyncEnumerable<SceneAttribution> Watch([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var changed = _changed.Task;
+            yield return Snapshot();
+            await changed.WaitAsync(cancellationToken);
+        }
+    }
+
+    private SceneAttribution Snapshot() => new(Key, _options.Enabled, [.. state.State.Lines], [.. state.State.Takeovers], state.State.Cost);
 
     /// <summary>Attributes one line and feeds the detector, in a <c>role.attribute</c> span.</summary>
     private async Task AttributeLineAsync(SceneStart scene, IReadOnlyList<SceneLine> transcript, SceneLine line, CancellationToken cancellationToken)

@@ -24,6 +24,12 @@ public sealed class ScenarioRunState
 
     /// <summary>Start time.</summary>
     [Id(3)] public DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>True while paused.</summary>
+    [Id(4)] public bool Paused { get; set; }
+
+    /// <summary>True once stopped.</summary>
+    [Id(5)] public bool Stopped { get; set; }
 }
 
 /// <summary>
@@ -80,6 +86,7 @@ internal sealed partial class ScenarioRunGrain(
         state.State.SceneKeys = [.. starts.Select(s => s.Key)];
         state.State.StartedAt = DateTimeOffset.UtcNow;
         await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IRunCatalogGrain>(0).Add(new RunEntry(runId, scenario.Name, starts.Count, state.State.StartedAt));
         LogRunStarted(logger, runId, scenario.Name, starts.Count);
         TheaterTelemetry.RunStarted(scenario.Name);
 
@@ -140,6 +147,56 @@ internal sealed partial class ScenarioRunGrain(
     }
 
     public Task<IReadOnlyList<string>> GetSceneKeys() => Task.FromResult<IReadOnlyList<string>>([.. state.State.SceneKeys]);
+
+    public Task<ScenarioDefinition?> GetScenario() => Task.FromResult(state.State.Scenario);
+
+    public async Task PausePlay()
+    {
+        if (state.State.Paused || state.State.Stopped)
+        {
+            return;
+        }
+
+        state.State.Paused = true;
+        await state.WriteStateAsync();
+        await ForEachPlayingScene(scene => scene.PausePlay());
+        Signal();
+    }
+
+    public async Task ResumePlay()
+    {
+        if (!state.State.Paused)
+        {
+            return;
+        }
+
+        state.State.Paused = false;
+        await state.WriteStateAsync();
+        await ForEachPlayingScene(scene => scene.ResumePlay());
+        Signal();
+    }
+
+    public async Task StopPlay()
+    {
+        if (state.State.Stopped || state.State.Ended.Count >= state.State.SceneKeys.Count)
+        {
+            return;
+        }
+
+        state.State.Stopped = true;
+        state.State.Paused = false;
+        await state.WriteStateAsync();
+        await ForEachPlayingScene(scene => scene.StopPlay("stopped"));
+        Signal();
+    }
+
+    private async Task ForEachPlayingScene(Func<ISceneGrain, Task> action)
+    {
+        foreach (var chunk in state.State.SceneKeys.Where(k => !state.State.Ended.ContainsKey(k)).Chunk(256))
+        {
+            await Task.WhenAll(chunk.Select(k => action(GrainFactory.GetGrain<ISceneGrain>(k))));
+        }
+    }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -203,7 +260,9 @@ internal sealed partial class ScenarioRunGrain(
             ended.Sum(s => s.Tokens),
             state.State.StartedAt,
             _liveLines,
-            _liveTokens);
+            _liveTokens,
+            state.State.Paused,
+            state.State.Stopped);
     }
 
     private void Signal()

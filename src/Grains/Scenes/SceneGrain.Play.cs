@@ -44,16 +44,25 @@ internal sealed partial class SceneGrain
                 Activity.Current = _playSpan;
             }
 
-            if (!_onStage)
+            if (state.State.Paused && state.State.StopRequested is null)
             {
-                await EnterAsync(resumed);
-                _onStage = true;
+                // The timer stops until a resume registers it again.
+                _playSpan?.SetTag(TheaterTelemetry.Attributes.EndReason, "paused");
+                playing = false;
             }
-
-            playing = await PlayTurnAsync();
-            if (!playing)
+            else
             {
-                _playSpan?.SetTag(TheaterTelemetry.Attributes.EndReason, state.State.EndReason);
+                if (!_onStage)
+                {
+                    await EnterAsync(resumed);
+                    _onStage = true;
+                }
+
+                playing = await PlayTurnAsync();
+                if (!playing)
+                {
+                    _playSpan?.SetTag(TheaterTelemetry.Attributes.EndReason, state.State.EndReason);
+                }
             }
         }
         catch (Exception e)
@@ -123,6 +132,12 @@ internal sealed partial class SceneGrain
     {
         var scene = Definition.Scene;
         var turn = CharacterTurns();
+        if (state.State.StopRequested is { } stop)
+        {
+            await EndAsync(ScenePhase.Completed, stop);
+            return false;
+        }
+
         if (turn >= scene.MaxTurns)
         {
             await EndAsync(ScenePhase.Completed, $"max turns ({scene.MaxTurns})");
@@ -139,6 +154,14 @@ internal sealed partial class SceneGrain
             {
                 await AddLineAsync(new SceneLine(state.State.Lines.Count, turn, LineKind.Intervention, null, intervention.Speaker, intervention.Text, intervention.To));
             }
+        }
+
+        // Sent while the scene played: each leaves the queue in the same write that stores its line.
+        while (state.State.PendingInterventions.Count > 0)
+        {
+            var sent = state.State.PendingInterventions[0];
+            state.State.PendingInterventions.RemoveAt(0);
+            await AddLineAsync(new SceneLine(state.State.Lines.Count, turn, LineKind.Intervention, null, sent.Speaker, sent.Text, sent.To));
         }
 
         var speaker = await turnPolicies.For(scene.Policy).ChooseSpeakerAsync(new TurnContext(Key, Definition, state.State.Lines, turn, ScoreAsync), CancellationToken.None);

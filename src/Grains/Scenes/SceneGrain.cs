@@ -49,7 +49,7 @@ internal sealed partial class SceneGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Phase == ScenePhase.Playing)
+        if (state.State.Phase == ScenePhase.Playing && (!state.State.Paused || state.State.StopRequested is not null))
         {
             LogResuming(logger, Key, state.State.Lines.Count);
             Play(resumed: true);
@@ -197,13 +197,86 @@ internal sealed partial class SceneGrain(
 
     public Task<SceneLineage> GetLineage() => Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks]));
 
+    public async Task<int> Intervene(SceneIntervention intervention)
+    {
+        ArgumentNullException.ThrowIfNull(intervention);
+        var start = Definition;
+        if (state.State.Phase != ScenePhase.Playing)
+        {
+            throw new InvalidOperationException($"Scene {Key} has ended ({state.State.EndReason}): an intervention needs a playing scene.");
+        }
+
+        if (string.IsNullOrWhiteSpace(intervention.Speaker) || intervention.Speaker.Length > SceneIntervention.MaxSpeakerLength || intervention.Speaker.Any(char.IsControl))
+        {
+            throw new ArgumentException($"speaker: give a name of 1 to {SceneIntervention.MaxSpeakerLength} characters on one line.", nameof(intervention));
+        }
+
+        if (string.IsNullOrWhiteSpace(intervention.Text) || intervention.Text.Length > SceneIntervention.MaxTextLength)
+        {
+            throw new ArgumentException($"text: give 1 to {SceneIntervention.MaxTextLength} characters (got {intervention.Text?.Length ?? 0}).", nameof(intervention));
+        }
+
+        if (intervention.To is { } to && start.Cast.All(c => c.Id != to))
+        {
+            throw new ArgumentException($"to: '{to}' is not present in scene {Key} (present: {string.Join(", ", start.Cast.Select(c => c.Id))}).", nameof(intervention));
+        }
+
+        // One line: a line break would let the text pose as another speaker in every prompt that witnesses it.
+        state.State.PendingInterventions.Add(intervention with { Text = string.Join(' ', intervention.Text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)) });
+        await state.WriteStateAsync();
+        return CharacterTurns();
+    }
+
+    public async Task PausePlay()
+    {
+        if (state.State.Phase != ScenePhase.Playing || state.State.Paused)
+        {
+            return;
+        }
+
+        state.State.Paused = true;
+        await state.WriteStateAsync();
+        Signal();
+    }
+
+    public async Task ResumePlay()
+    {
+        if (state.State.Phase != ScenePhase.Playing || !state.State.Paused)
+        {
+            return;
+        }
+
+        state.State.Paused = false;
+        await state.WriteStateAsync();
+        Signal();
+        Play(resumed: state.State.Lines.Count > 0);
+    }
+
+    public async Task StopPlay(string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        if (state.State.Phase != ScenePhase.Playing || state.State.StopRequested is not null)
+        {
+            return;
+        }
+
+        state.State.StopRequested = reason;
+        await state.WriteStateAsync();
+        if (_turnTimer is null)
+        {
+            // Paused (or between activations): no tick will come to end it.
+            await EndAsync(ScenePhase.Completed, reason);
+        }
+    }
+
     private SceneStatus Status() => new(
         Key,
         state.State.Phase,
         state.State.Lines.Count(l => l.Kind == LineKind.Character),
         state.State.Lines.Count,
         state.State.Lines.Sum(l => l.Tokens),
-        state.State.EndReason);
+        state.State.EndReason,
+        state.State.Paused && state.State.Phase == ScenePhase.Playing);
 
     /// <summary>Calls another grain through <see cref="ClusterRetry"/>, each retry logged as this scene's <paramref name="call"/>.</summary>
     private Task<T> CallWithRetriesAsync<T>(string call, string? character, Func<Task<T>> operation) =>

@@ -26,4 +26,13 @@ public sealed class SceneState
 
     /// <summary>Forks made of this scene, in order.</summary>
     [Id(6)] public List<SceneForkResult> Forks { get; set; } = [];
+
+    /// <summary>True while paused: the play loop waits for a resume.</summary>
+    [Id(7)] public bool Paused { get; set; }
+
+    /// <summary>Why the scene was asked to stop; the play loop ends it at the next turn.</summary>
+    [Id(8)] public string? StopRequested { get; set; }
+
+    /// <summary>Interventions sent while the scene plays, spoken before the next character turn.</summary>
+    [Id(9)] public List<SceneIntervention> PendingInterventions { get; set; } = [];
 }

@@ -1,8 +1,8 @@
 using System.Text.Json;
-using AgentTheater.Client.Runs;
+using AgentTheater.Web.Runs;
 using AgentTheater.Contracts.Scenes;
 
-namespace AgentTheater.Client.Tests;
+namespace AgentTheater.Web.Tests;
 
 /// <summary>A run's folder: what run, fork and takeovers write there and read back.</summary>
 public sealed class RunFolderTests : IDisposable

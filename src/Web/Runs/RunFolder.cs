@@ -2,17 +2,17 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using AgentTheater.Analysis;
+using AgentTheater.Grains.Scenes;
 using AgentTheater.Contracts.Attribution;
 using AgentTheater.Contracts.Scenes;
 
-namespace AgentTheater.Client.Runs;
+namespace AgentTheater.Web.Runs;
 
 /// <summary>
 /// A run's folder <c>runs/&lt;id&gt;/</c>: transcripts (Markdown and JSONL per scene), role attribution
 /// (<c>attribution.jsonl</c>, <c>takeovers.jsonl</c>) and the summary; written by <c>run</c>, read by <c>takeovers</c>.
 /// </summary>
-internal sealed class RunFolder(string path)
+public sealed class RunFolder(string path)
 {
     public const string AttributionFile = "attribution.jsonl";
     public const string TakeoversFile = "takeovers.jsonl";
@@ -173,7 +173,7 @@ internal sealed class RunFolder(string path)
     }
 
     /// <summary>Write to a temporary file and rename, so a crash never leaves half a transcript.</summary>
-    internal static void WriteAtomically(string file, string text)
+    public static void WriteAtomically(string file, string text)
     {
         var temporary = file + ".tmp";
         File.WriteAllText(temporary, text);
@@ -186,4 +186,4 @@ internal sealed class RunFolder(string path)
 /// <param name="Scenario">Scenario file.</param>
 /// <param name="Model">Model of an embedded run (null on a cluster).</param>
 /// <param name="Cluster">The cluster it played on (null: embedded).</param>
-internal sealed record RunInfo(string RunId, string Scenario, string? Model, string? Cluster);
+public sealed record RunInfo(string RunId, string Scenario, string? Model, string? Cluster);

@@ -1,4 +1,4 @@
-namespace AgentTheater.Analysis;
+namespace AgentTheater.Grains.Scenes;
 
 /// <summary>How a run's per-scene files are named.</summary>
 public static class SceneFiles

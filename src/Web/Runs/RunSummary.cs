@@ -1,4 +1,4 @@
-namespace AgentTheater.Client.Runs;
+namespace AgentTheater.Web.Runs;
 
 /// <summary>The figures of a finished run.</summary>
 /// <param name="RunId">Run id.</param>
@@ -15,7 +15,7 @@ namespace AgentTheater.Client.Runs;
 /// <param name="PeakWorkingSetMegabytes">Peak resident memory of this process.</param>
 /// <param name="GenerationSeconds">Time character lines spent in the pool (queue and generation), summed over lines.</param>
 /// <param name="Attribution">What role attribution found and cost; null when the run played without it.</param>
-internal sealed record RunSummary(
+public sealed record RunSummary(
     string RunId,
     string Scenario,
     int Scenes,
@@ -49,7 +49,7 @@ internal sealed record RunSummary(
 /// <param name="TokenOverhead">Attribution's decoded tokens over generation's (prefilled and generated).</param>
 /// <param name="TimeOverhead">Attribution's scoring time over generation's time in the pool.</param>
 /// <param name="ScreenedLines">Lines the first stage held on the assigned and no-persona scores alone.</param>
-internal sealed record AttributionSummary(
+public sealed record AttributionSummary(
     int AttributedLines,
     int FailedLines,
     int Takeovers,
