@@ -58,6 +58,7 @@ internal static class RunCommand
     {
         var theater = await Theater.OpenAsync(settings, silo: null, cancellationToken);
         Directory.CreateDirectory(folder.Path);
+        folder.WriteText(RunLauncher.ScenarioFileName, File.ReadAllText(scenarioPath));
         folder.WriteRunInfo(new RunInfo(runId, scenarioPath, null, cluster.Target));
         return theater;
     }
@@ -68,6 +69,7 @@ internal static class RunCommand
         // The silo keeps its state in the run folder, so the folder comes first.
         var model = DefaultModel.Resolve(settings.Model ?? scenarioModel, Path.GetDirectoryName(scenarioPath)!);
         Directory.CreateDirectory(folder.Path);
+        folder.WriteText(RunLauncher.ScenarioFileName, File.ReadAllText(scenarioPath));
         folder.WriteRunInfo(new RunInfo(runId, scenarioPath, model, null));
         Console.Error.WriteLine($"model {model}; state and transcripts in {folder.Path}");
         return Theater.OpenAsync(settings, new EmbeddedSilo(model, folder.StatePath, traceSampling > 0 ? folder.TracesPath : null, traceSampling), cancellationToken);

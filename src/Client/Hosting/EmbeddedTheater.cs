@@ -40,9 +40,25 @@ internal sealed class EmbeddedTheater(IHost host) : ITheater
     public static async Task<EmbeddedTheater> StartAsync(EmbeddedTheaterSettings settings, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
+        AddEmbeddedSilo(builder, settings);
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return new EmbeddedTheater(host);
+    }
+
+    /// <summary>
+    /// The embedded silo on <paramref name="builder"/>: configuration from <c>AGENTTHEATER_</c> variables, console
+    /// logging, traces to a file when asked, localhost clustering on free ports, SQLite grain storage and the pool.
+    /// Shared by every command's embedded theater and by <c>serve</c>, which adds the web app to the same host.
+    /// </summary>
+    public static void AddEmbeddedSilo(IHostApplicationBuilder builder, EmbeddedTheaterSettings settings, Action<ISiloBuilder>? configureSilo = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(settings);
 
         // Settings the flags do not cover come from the environment, e.g. AGENTTHEATER_Attribution__Threshold=0.2.
         builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
+        builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(settings.LogLevel).AddFilter("AgentTheater.Inference.Native", LogLevel.Error);
         if (settings.TraceFile is not null)
         {
@@ -53,21 +69,21 @@ internal sealed class EmbeddedTheater(IHost host) : ITheater
             });
         }
 
-        builder.UseOrleans(silo => silo
-            .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort())
-            .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = settings.DatabasePath)
-            .AddTheater(o =>
-            {
-                o.ModelPath = settings.ModelPath;
-                o.MaxSequences = settings.Sequences;
-                o.SequenceContextLength = settings.ContextLength;
-                o.WaitWhenBusy = true;
-                o.HostKvMegabytes = settings.HostKvMegabytes;
-            },
-            settings.Attribution ? null : o => o.Enabled = false));
-        var host = builder.Build();
-        await host.StartAsync(cancellationToken);
-        return new EmbeddedTheater(host);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort())
+                .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = settings.DatabasePath)
+                .AddTheater(o =>
+                {
+                    o.ModelPath = settings.ModelPath;
+                    o.MaxSequences = settings.Sequences;
+                    o.SequenceContextLength = settings.ContextLength;
+                    o.WaitWhenBusy = true;
+                    o.HostKvMegabytes = settings.HostKvMegabytes;
+                },
+                settings.Attribution ? null : o => o.Enabled = false);
+            configureSilo?.Invoke(silo);
+        });
     }
 
     /// <summary>Stops the silo; disposing the host flushes the spans still queued to the trace file.</summary>

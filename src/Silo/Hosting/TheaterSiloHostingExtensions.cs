@@ -5,6 +5,7 @@ using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
 using AgentTheater.Grains.Storage;
 using AgentTheater.Inference.Engine;
+using AgentTheater.Web.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -30,7 +31,8 @@ public static class TheaterSiloHostingExtensions
         var http = Bind<TheaterHttpOptions>(builder.Configuration, TheaterHttpOptions.SectionName);
         var telemetry = Bind<TelemetryOptions>(builder.Configuration, TelemetryOptions.SectionName);
         var hostsInference = !string.IsNullOrWhiteSpace(builder.Configuration[$"{InferencePoolOptions.SectionName}:{nameof(InferencePoolOptions.ModelPath)}"]);
-        builder.WebHost.UseUrls($"http://0.0.0.0:{http.Port}");
+        builder.WebHost.UseUrls($"http://{(http.Address.Contains(':', StringComparison.Ordinal) ? $"[{http.Address}]" : http.Address)}:{http.Port}");
+        builder.AddTheaterWeb();
         var openTelemetry = builder.AddTheaterTelemetry();
         if (telemetry.Prometheus.Enabled)
         {
@@ -93,6 +95,7 @@ public static class TheaterSiloHostingExtensions
             }
 
             silo.AddTheater(new TheaterSiloProfile(hostsInference, cluster.Metadata));
+            silo.AddTheaterDashboard(builder.Configuration);
         });
         return builder;
     }

@@ -87,13 +87,26 @@ public sealed class TheaterStorageOptions
     public string SqlitePath { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".agent-theater", "state.db");
 }
 
-/// <summary>This silo's HTTP endpoint (section <c>Http</c>): health and status.</summary>
-public sealed class TheaterHttpOptions
+/// <summary>This silo's HTTP endpoint (section <c>Http</c>): health, status, metrics, the API and the page.</summary>
+public sealed class TheaterHttpOptions : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
     public const string SectionName = "Http";
 
+    /// <summary>The address the HTTP endpoint listens on: loopback unless configured (<c>0.0.0.0</c> for every address).</summary>
+    [Required]
+    public string Address { get; set; } = "127.0.0.1";
+
     /// <summary>Port of the HTTP endpoints.</summary>
     [Range(1, 65535)]
     public int Port { get; set; } = 8080;
+
+    /// <summary>Rules across settings.</summary>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (!System.Net.IPAddress.TryParse(Address, out _))
+        {
+            yield return new ValidationResult($"Http:Address '{Address}' is not an IP address.", [nameof(Address)]);
+        }
+    }
 }

@@ -1,12 +1,21 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentTheater.Web.Api;
 using AgentTheater.Web.OpenAi;
+using AgentTheater.Web.Runs;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 
 namespace AgentTheater.Web.Hosting;
 
 /// <summary>
 /// The theater's web app: the HTTP API for runs and scenes, the OpenAI-compatible endpoint over the silo's pool, the
-/// OpenAPI document and the live page. Hosted by the standalone silo and by <c>agent-theater serve</c>.
+/// OpenAPI document, the Orleans Dashboard and the live page. Hosted by the standalone silo and by <c>agent-theater serve</c>.
 /// </summary>
 public static class TheaterWebExtensions
 {
@@ -21,15 +30,52 @@ public static class TheaterWebExtensions
         }
 
         builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower)));
+        builder.Services.AddOpenApi();
+        builder.Services.AddSingleton<RunLauncher>();
         builder.Services.AddOpenAiEndpoints();
         return builder;
     }
 
-    /// <summary>Maps the web app's endpoints.</summary>
+    /// <summary>
+    /// Adds the Orleans Dashboard's services to the silo unless <c>Web:Dashboard</c> is false (the dashboard profiles
+    /// every grain call).
+    /// </summary>
+    public static ISiloBuilder AddTheaterDashboard(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration.GetValue($"{TheaterWebOptions.SectionName}:{nameof(TheaterWebOptions.Dashboard)}", true))
+        {
+            silo.AddDashboard();
+        }
+
+        return silo;
+    }
+
+    /// <summary>
+    /// Maps <c>/api</c>, <c>/v1</c> (OpenAI-compatible), <c>/openapi/v1.json</c>, <c>/dashboard</c> (when enabled) and the
+    /// page at <c>/</c>.
+    /// </summary>
     public static WebApplication MapTheaterWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<IOptions<TheaterWebOptions>>().Value;
+        app.UseStatusCodePages();
+        var page = new EmbeddedFileProvider(typeof(TheaterWebExtensions).Assembly, "AgentTheater.Web.wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
+
+        var api = app.MapGroup("/api").AddEndpointFilter(ApiErrors.HandleAsync);
+        api.MapRunEndpoints();
+        api.MapSceneEndpoints();
         app.MapOpenAiEndpoints();
+        app.MapOpenApi();
+        if (options.Dashboard)
+        {
+            app.MapOrleansDashboard(routePrefix: "/dashboard");
+        }
+
         return app;
     }
 }
