@@ -79,8 +79,11 @@ public sealed class AttributionTests(TheaterClusterFixture fixture)
             ],
             Cancel);
 
-        Assert.Equal(replies[0].LogProbability, record.Scores.Single(s => s.Id == "watch:a pirate").LogProbability, 0.05);
-        Assert.Equal(replies[1].LogProbability, record.Scores[0].LogProbability, 0.05);
+        // Scored from a cached prefix in other batches, the sums differ by float rounding: 0.05 nats, or 0.2 % of a long line.
+        Assert.Equal(replies[0].LogProbability, record.Scores.Single(s => s.Id == "watch:a pirate").LogProbability, Tolerance(replies[0].LogProbability));
+        Assert.Equal(replies[1].LogProbability, record.Scores[0].LogProbability, Tolerance(replies[1].LogProbability));
+
+        static double Tolerance(double logProbability) => Math.Max(0.05, 0.002 * Math.Abs(logProbability));
     }
 
     [Fact]

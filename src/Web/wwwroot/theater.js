@@ -214,7 +214,7 @@ function showScene(runId, sceneId, replica) {
   view.querySelector(".scene-title").textContent = `${sceneId}, replica ${replica}`;
   const transcript = view.querySelector(".transcript");
   const status = view.querySelector(".status");
-  const state = { cast: [], byLine: new Map(), posteriors: new Map(), maxTurns: 1 };
+  const state = { cast: [], byLine: new Map(), posteriors: new Map(), maxTurns: 1, turns: 0 };
   let source = null;
   let stopStatus = () => {};
 
@@ -252,10 +252,9 @@ function showScene(runId, sceneId, replica) {
       item.style.borderLeftColor = colour(line.speakerId);
     }
     const to = line.to ? state.cast.find(c => c.id === line.to)?.name ?? line.to : null;
-    item.append(
-      to ? el("span", { class: "whisper", "data-testid": "whisper", text: `whispered to ${to}` }) : null,
-      speaker,
-      el("span", { class: "text", text: line.text || "(says nothing)" }));
+    if (to) item.append(el("span", { class: "whisper", "data-testid": "whisper", text: `whispered to ${to}` }));
+    item.append(speaker, el("span", { class: "text", text: line.text || "(says nothing)" }));
+    state.turns = Math.max(state.turns, line.turn + 1);
     state.byLine.set(line.index, item);
     transcript.append(item);
     item.scrollIntoView({ block: "nearest" });
@@ -357,12 +356,15 @@ function showScene(runId, sceneId, replica) {
   return () => { source?.close(); stopStatus(); };
 }
 
-/** One small chart per character: its assigned role's posterior at each of its lines, by turn; taken-over lines in red. */
+/**
+ * One small chart per character: its assigned role's posterior at each of its lines, by turn (the axis spans the turns
+ * played so far, at least ten); taken-over lines in red, the dashed line at 0.5.
+ */
 function drawCharts(state) {
   const charts = view.querySelector(".charts");
   if (!charts) return;
   const width = 260, height = 56, pad = 4;
-  const turns = Math.max(state.maxTurns, 1);
+  const turns = Math.min(Math.max(state.turns, 10), Math.max(state.maxTurns, 1));
   charts.replaceChildren(...state.cast.map(c => {
     const points = (state.posteriors.get(c.id) ?? []).slice().sort((a, b) => a.index - b.index);
     const x = t => pad + (width - 2 * pad) * t / Math.max(turns - 1, 1);
