@@ -123,6 +123,15 @@ public sealed partial class ServeCommandTests(TheaterClusterFixture fixture)
 
         await using var serve = await ServeProcess.StartAsync(fixture.ModelPath, Path.Combine(folder, "serve"));
         using var http = new HttpClient { BaseAddress = serve.Url };
+
+        // The OpenAPI document describes the API and the OpenAI-compatible endpoint; the dashboard is on by default.
+        var openApi = await http.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
+        var paths = openApi.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("/api/runs", paths);
+        Assert.Contains("/api/runs/{runId}/scenes/{sceneId}/{replica}/events", paths);
+        Assert.Contains("/v1/chat/completions", paths);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/dashboard/", Cancel)).StatusCode);
+
         using var body = new StringContent(await File.ReadAllTextAsync(scenarioFile, Cancel), Encoding.UTF8, "application/yaml");
         var started = await (await http.PostAsync("/api/runs?replicas=2", body, Cancel)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(Cancel);
         var apiRun = Path.Combine(folder, "serve", "runs", started.GetProperty("runId").GetString()!);

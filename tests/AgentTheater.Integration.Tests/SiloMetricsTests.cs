@@ -59,6 +59,11 @@ public sealed partial class SiloMetricsTests(TheaterClusterFixture fixture)
 
             Assert.All(dashboardMetrics, name => Assert.True(exported.Contains(name), $"the dashboard queries {name}, which the silo does not export; it exports:\n{string.Join("\n", exported.Order())}"));
             Assert.Equal(3, LinesOf(scrape, "metrics"));
+
+            // The silo serves the web app too: its API lists the run the command line played through the gateway.
+            var runs = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/runs", UriKind.Relative), Cancel)).RootElement;
+            var run = Assert.Single(runs.EnumerateArray(), r => r.GetProperty("scenario").GetString() == "metrics");
+            Assert.True(run.GetProperty("done").GetBoolean());
         }
         finally
         {
