@@ -29,6 +29,10 @@ namespace AgentTheater.Inference.Chat;
 /// <see cref="ChatOptions.ModelId"/> is ignored; so are tools (the model is never offered any, and a required tool
 /// mode throws <see cref="NotSupportedException"/>) and <see cref="ChatOptions.ResponseFormat"/>.
 /// </para>
+/// <para>
+/// <see cref="CompleteAsync"/> and <see cref="CompleteStreamingAsync"/> continue a prompt sent as it is (a text
+/// completion, no chat template), with the same options.
+/// </para>
 /// <para>The client is thread-safe. Disposing it does not dispose the pool, which its creator owns.</para>
 /// </remarks>
 public sealed partial class PooledChatClient : IChatClient
@@ -73,24 +77,8 @@ public sealed partial class PooledChatClient : IChatClient
     public string ModelId { get; }
 
     /// <inheritdoc />
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var request = CreateRequest(messages, options);
-        var id = NewId();
-        var created = DateTimeOffset.UtcNow;
-        LogRequest(id, request);
-        var result = await _pool.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
-        LogResult(id, request, result);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text) { MessageId = id, CreatedAt = created })
-        {
-            ResponseId = id,
-            ModelId = ModelId,
-            CreatedAt = created,
-            FinishReason = ToFinishReason(result.FinishReason),
-            Usage = ToUsage(result),
-            RawRepresentation = result,
-        };
-    }
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Respond(CreateRequest(messages, options), cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
@@ -101,6 +89,28 @@ public sealed partial class PooledChatClient : IChatClient
     public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var request = CreateRequest(messages, options);
+        return Stream(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/> as it is, with no chat template: a text completion (OpenAI's
+    /// <c>/v1/completions</c>). The response's message holds only the generated continuation.
+    /// </summary>
+    /// <remarks>
+    /// Options map as for <see cref="GetResponseAsync"/> (sampling, <see cref="ChatOptions.MaxOutputTokens"/>,
+    /// <see cref="ChatOptions.StopSequences"/>, the session), except <see cref="ChatOptions.Instructions"/>, which
+    /// belongs to a chat and is ignored. The prompt is tokenised as the pool tokenises text: BOS as the model says,
+    /// control-token text kept as text.
+    /// </remarks>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public Task<ChatResponse> CompleteAsync(string prompt, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Respond(CreateCompletionRequest(prompt, options), cancellationToken);
+
+    /// <summary>The streaming form of <see cref="CompleteAsync"/>: updates as from <see cref="GetStreamingResponseAsync"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range (thrown here, before enumeration).</exception>
+    public IAsyncEnumerable<ChatResponseUpdate> CompleteStreamingAsync(string prompt, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var request = CreateCompletionRequest(prompt, options);
         return Stream(request, cancellationToken);
     }
 
@@ -209,12 +219,30 @@ public sealed partial class PooledChatClient : IChatClient
 
     private GenerationRequest CreateRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
+        var request = CreateRequest(options);
+        var turns = Turns(messages, options);
+        return request with
+        {
+            Prompt = _logger.IsEnabled(LogLevel.Trace) ? _pool.Model.ApplyChatTemplate(turns, addAssistantPrompt: true, _template) : null,
+            PromptTokens = _pool.Model.TokenizeChat(turns, addAssistantPrompt: true, _template)
+                ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template."),
+        };
+    }
+
+    private GenerationRequest CreateCompletionRequest(string prompt, ChatOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return CreateRequest(options) with { Prompt = prompt };
+    }
+
+    /// <summary>The request without its prompt: session, sampling, limit and stop strings from <paramref name="options"/> over the defaults.</summary>
+    private GenerationRequest CreateRequest(ChatOptions? options)
+    {
         if (options?.ToolMode is RequiredChatToolMode)
         {
             throw new NotSupportedException($"{nameof(PooledChatClient)} cannot call tools, so it cannot honour a required tool mode.");
         }
 
-        var turns = Turns(messages, options);
         var defaults = _sampling;
         var sampling = defaults with
         {
@@ -240,12 +268,27 @@ public sealed partial class PooledChatClient : IChatClient
         return new GenerationRequest
         {
             SessionKey = SessionOf(options),
-            Prompt = _logger.IsEnabled(LogLevel.Trace) ? _pool.Model.ApplyChatTemplate(turns, addAssistantPrompt: true, _template) : null,
-            PromptTokens = _pool.Model.TokenizeChat(turns, addAssistantPrompt: true, _template)
-                ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template."),
             MaxTokens = maxTokens,
             Sampling = sampling,
             StopStrings = options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
+        };
+    }
+
+    private async Task<ChatResponse> Respond(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        var id = NewId();
+        var created = DateTimeOffset.UtcNow;
+        LogRequest(id, request);
+        var result = await _pool.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
+        LogResult(id, request, result);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text) { MessageId = id, CreatedAt = created })
+        {
+            ResponseId = id,
+            ModelId = ModelId,
+            CreatedAt = created,
+            FinishReason = ToFinishReason(result.FinishReason),
+            Usage = ToUsage(result),
+            RawRepresentation = result,
         };
     }
 
