@@ -283,6 +283,24 @@ public sealed class PooledChatClientTests(TinyModelFixture fixture)
     }
 
     [Fact]
+    public async Task ModelWithoutAChatTemplate_RefusesChatsButCompletesText()
+    {
+        using var project = LlamaModel.Load(ProjectModelTests.ModelPath);
+        using var pool = new InferencePool(project, new InferencePoolOptions { ModelPath = ProjectModelTests.ModelPath, MaxSequences = 1, SequenceContextLength = 256 });
+        using var client = new PooledChatClient(pool);
+        const string Prompt = "Marta: Welcome to the inn.\nBrom:";
+
+        var chat = await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(Conversation, Greedy(4), Timeout));
+        Assert.Throws<NotSupportedException>(() => client.GetStreamingResponseAsync(Conversation, Greedy(4), Timeout));
+        var completion = await client.CompleteAsync(Prompt, Greedy(4), Timeout);
+
+        Assert.Contains("ChatTemplate", chat.Message, StringComparison.Ordinal);
+        Assert.Contains(ProjectModelTests.ModelPath, chat.Message, StringComparison.Ordinal);
+        Assert.Equal(project.Tokenize(Prompt).Length, completion.Usage!.InputTokenCount);
+        Assert.InRange(completion.Usage.OutputTokenCount ?? 0, 1, 4);
+    }
+
+    [Fact]
     public async Task GetResponseAsync_NonTextContent_ThrowsArgumentExceptionNamingTheContentType()
     {
         using var pool = fixture.CreatePool();

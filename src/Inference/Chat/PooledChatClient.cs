@@ -31,7 +31,8 @@ namespace AgentTheater.Inference.Chat;
 /// </para>
 /// <para>
 /// <see cref="CompleteAsync"/> and <see cref="CompleteStreamingAsync"/> continue a prompt sent as it is (a text
-/// completion, no chat template), with the same options.
+/// completion, no chat template), with the same options. Over a model with no chat template llama.cpp knows (the
+/// project's own) and none configured, they are all the client does: chat calls throw <see cref="NotSupportedException"/>.
 /// </para>
 /// <para>The client is thread-safe. Disposing it does not dispose the pool, which its creator owns.</para>
 /// </remarks>
@@ -47,11 +48,14 @@ public sealed partial class PooledChatClient : IChatClient
     private readonly ILogger _logger;
     private readonly ChatClientMetadata _metadata;
 
+    /// <summary>Why chats are refused (the model has no template llama.cpp knows and none is configured); null when they are not.</summary>
+    private readonly string? _noChatTemplate;
+
     /// <summary>Creates a client over <paramref name="pool"/>.</summary>
     /// <param name="pool">The pool that generates; not disposed with the client.</param>
     /// <param name="options">Defaults and template; null for the defaults.</param>
     /// <param name="loggerFactory">Logs completions at Debug, prompts and response text at Trace.</param>
-    /// <exception cref="ArgumentException">The model has no chat template llama.cpp knows, or <see cref="PooledChatClientOptions.ChatTemplate"/> is not one.</exception>
+    /// <exception cref="ArgumentException"><see cref="PooledChatClientOptions.ChatTemplate"/> is set to a template llama.cpp does not know.</exception>
     public PooledChatClient(InferencePool pool, PooledChatClientOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
@@ -64,9 +68,13 @@ public sealed partial class PooledChatClient : IChatClient
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PooledChatClient>();
         if (pool.Model.ApplyChatTemplate([new ChatTurn("user", "hello")], addAssistantPrompt: true, _template) is null)
         {
-            throw _template is null
-                ? new ArgumentException($"The model {pool.Model.Path} has no chat template llama.cpp knows; set {nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)} to a built-in one such as 'chatml'.", nameof(pool))
-                : new ArgumentException($"llama.cpp does not know the chat template '{_template}' ({nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)}): use a built-in name such as 'chatml' or 'llama3'.", nameof(options));
+            if (_template is not null)
+            {
+                throw new ArgumentException($"llama.cpp does not know the chat template '{_template}' ({nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)}): use a built-in name such as 'chatml' or 'llama3'.", nameof(options));
+            }
+
+            // The project's own models carry a template llama.cpp cannot apply; they still continue text.
+            _noChatTemplate = $"The model {pool.Model.Path} has no chat template llama.cpp knows: set {nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)} to a built-in one such as 'chatml', or complete text, which needs none.";
         }
 
         ModelId = string.IsNullOrEmpty(options.ModelId) ? Path.GetFileName(pool.Model.Path) : options.ModelId;
@@ -137,13 +145,19 @@ public sealed partial class PooledChatClient : IChatClient
     /// template's markers are control tokens, the contents (trimmed) are text, even where they spell a marker.
     /// </remarks>
     /// <exception cref="ArgumentException">A message has a role other than system, user or assistant, or content other than text.</exception>
+    /// <exception cref="NotSupportedException">The model has no chat template llama.cpp knows and none is configured.</exception>
     public string RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null) =>
         _pool.Model.ApplyChatTemplate(Turns(messages, options), addAssistantPrompt: true, _template)
             ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template.");
 
-    private static List<ChatTurn> Turns(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    private List<ChatTurn> Turns(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        if (_noChatTemplate is not null)
+        {
+            throw new NotSupportedException(_noChatTemplate);
+        }
+
         var turns = new List<ChatTurn>();
         if (!string.IsNullOrEmpty(options?.Instructions))
         {
