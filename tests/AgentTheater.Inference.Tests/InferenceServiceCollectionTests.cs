@@ -1,3 +1,4 @@
+using AgentTheater.Inference.Chat;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Hosting;
 using Microsoft.Extensions.AI;
@@ -30,6 +31,7 @@ public sealed class InferenceServiceCollectionTests(TinyModelFixture fixture)
         var response = await client.GetResponseAsync("Hello there", new ChatOptions { Temperature = 0 }, TestContext.Current.CancellationToken);
 
         Assert.Equal(3, response.Usage?.OutputTokenCount);
+        Assert.Same(services.GetRequiredService<PooledChatClient>(), client);
         Assert.Equal(2, services.GetRequiredService<InferencePool>().MaxSequences);
     }
 

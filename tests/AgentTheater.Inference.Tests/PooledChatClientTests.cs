@@ -236,6 +236,71 @@ public sealed class PooledChatClientTests(TinyModelFixture fixture)
     }
 
     [Fact]
+    public async Task CompleteAsync_Prompt_IsContinuedAsItIsWithoutTheChatTemplate()
+    {
+        using var pool = fixture.CreatePool();
+        using var client = new PooledChatClient(pool);
+        const string Prompt = "The innkeeper wiped the counter and said";
+
+        var response = await client.CompleteAsync(Prompt, Greedy(16), Timeout);
+        var streamed = new List<ChatResponseUpdate>();
+        await foreach (var update in client.CompleteStreamingAsync(Prompt, Greedy(16), Timeout))
+        {
+            streamed.Add(update);
+        }
+
+        var direct = await pool.GenerateAsync(new GenerationRequest { Prompt = Prompt, MaxTokens = 16, Sampling = SamplingOptions.Greedy }, Timeout);
+        Assert.NotEmpty(response.Text);
+        Assert.Equal(direct.Text, response.Text);
+        Assert.Equal(direct.Text, string.Concat(streamed.Select(u => u.Text)));
+        Assert.Equal(fixture.Model.Tokenize(Prompt).Length, response.Usage!.InputTokenCount);
+        Assert.Equal(response.Usage.InputTokenCount, streamed.ToChatResponse().Usage!.InputTokenCount);
+        Assert.Equal("tiny-f32.gguf", response.ModelId);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_Options_MapAsForAChat()
+    {
+        using var pool = fixture.CreatePool();
+        using var client = new PooledChatClient(pool);
+        const string Prompt = "The innkeeper wiped the counter and said";
+        var session = new ChatOptions { Temperature = 0, MaxOutputTokens = 5, ConversationId = $"inn-{Guid.NewGuid():N}" };
+
+        var limited = await client.CompleteAsync(Prompt, session, Timeout);
+        var again = await client.CompleteAsync(Prompt + limited.Text, session, Timeout);
+        var free = await client.CompleteAsync(Prompt, Greedy(24), Timeout);
+        var stop = free.Text.Substring(free.Text.Length / 2, 2);
+        var stopOptions = Greedy(24);
+        stopOptions.StopSequences = [stop];
+        var stopped = await client.CompleteAsync(Prompt, stopOptions, Timeout);
+
+        Assert.Equal(ChatFinishReason.Length, limited.FinishReason);
+        Assert.Equal(5, limited.Usage!.OutputTokenCount);
+        Assert.True(again.Usage!.CachedInputTokenCount >= limited.Usage.InputTokenCount - 1, $"reused {again.Usage.CachedInputTokenCount} of {limited.Usage.InputTokenCount}");
+        Assert.Equal(ChatFinishReason.Stop, stopped.FinishReason);
+        Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.CompleteAsync(Prompt, new ChatOptions { Seed = -1 }, Timeout));
+    }
+
+    [Fact]
+    public async Task ModelWithoutAChatTemplate_RefusesChatsButCompletesText()
+    {
+        using var project = LlamaModel.Load(ProjectModelTests.ModelPath);
+        using var pool = new InferencePool(project, new InferencePoolOptions { ModelPath = ProjectModelTests.ModelPath, MaxSequences = 1, SequenceContextLength = 256 });
+        using var client = new PooledChatClient(pool);
+        const string Prompt = "Marta: Welcome to the inn.\nBrom:";
+
+        var chat = await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(Conversation, Greedy(4), Timeout));
+        Assert.Throws<NotSupportedException>(() => client.GetStreamingResponseAsync(Conversation, Greedy(4), Timeout));
+        var completion = await client.CompleteAsync(Prompt, Greedy(4), Timeout);
+
+        Assert.Contains("ChatTemplate", chat.Message, StringComparison.Ordinal);
+        Assert.Contains(ProjectModelTests.ModelPath, chat.Message, StringComparison.Ordinal);
+        Assert.Equal(project.Tokenize(Prompt).Length, completion.Usage!.InputTokenCount);
+        Assert.InRange(completion.Usage.OutputTokenCount ?? 0, 1, 4);
+    }
+
+    [Fact]
     public async Task GetResponseAsync_NonTextContent_ThrowsArgumentExceptionNamingTheContentType()
     {
         using var pool = fixture.CreatePool();

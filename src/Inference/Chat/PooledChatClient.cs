@@ -29,6 +29,11 @@ namespace AgentTheater.Inference.Chat;
 /// <see cref="ChatOptions.ModelId"/> is ignored; so are tools (the model is never offered any, and a required tool
 /// mode throws <see cref="NotSupportedException"/>) and <see cref="ChatOptions.ResponseFormat"/>.
 /// </para>
+/// <para>
+/// <see cref="CompleteAsync"/> and <see cref="CompleteStreamingAsync"/> continue a prompt sent as it is (a text
+/// completion, no chat template), with the same options. Over a model with no chat template llama.cpp knows (the
+/// project's own) and none configured, they are all the client does: chat calls throw <see cref="NotSupportedException"/>.
+/// </para>
 /// <para>The client is thread-safe. Disposing it does not dispose the pool, which its creator owns.</para>
 /// </remarks>
 public sealed partial class PooledChatClient : IChatClient
@@ -43,11 +48,14 @@ public sealed partial class PooledChatClient : IChatClient
     private readonly ILogger _logger;
     private readonly ChatClientMetadata _metadata;
 
+    /// <summary>Why chats are refused (the model has no template llama.cpp knows and none is configured); null when they are not.</summary>
+    private readonly string? _noChatTemplate;
+
     /// <summary>Creates a client over <paramref name="pool"/>.</summary>
     /// <param name="pool">The pool that generates; not disposed with the client.</param>
     /// <param name="options">Defaults and template; null for the defaults.</param>
     /// <param name="loggerFactory">Logs completions at Debug, prompts and response text at Trace.</param>
-    /// <exception cref="ArgumentException">The model has no chat template llama.cpp knows, or <see cref="PooledChatClientOptions.ChatTemplate"/> is not one.</exception>
+    /// <exception cref="ArgumentException"><see cref="PooledChatClientOptions.ChatTemplate"/> is set to a template llama.cpp does not know.</exception>
     public PooledChatClient(InferencePool pool, PooledChatClientOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
@@ -60,9 +68,13 @@ public sealed partial class PooledChatClient : IChatClient
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PooledChatClient>();
         if (pool.Model.ApplyChatTemplate([new ChatTurn("user", "hello")], addAssistantPrompt: true, _template) is null)
         {
-            throw _template is null
-                ? new ArgumentException($"The model {pool.Model.Path} has no chat template llama.cpp knows; set {nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)} to a built-in one such as 'chatml'.", nameof(pool))
-                : new ArgumentException($"llama.cpp does not know the chat template '{_template}' ({nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)}): use a built-in name such as 'chatml' or 'llama3'.", nameof(options));
+            if (_template is not null)
+            {
+                throw new ArgumentException($"llama.cpp does not know the chat template '{_template}' ({nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)}): use a built-in name such as 'chatml' or 'llama3'.", nameof(options));
+            }
+
+            // The project's own models carry a template llama.cpp cannot apply; they still continue text.
+            _noChatTemplate = $"The model {pool.Model.Path} has no chat template llama.cpp knows: set {nameof(PooledChatClientOptions)}.{nameof(PooledChatClientOptions.ChatTemplate)} to a built-in one such as 'chatml', or complete text, which needs none.";
         }
 
         ModelId = string.IsNullOrEmpty(options.ModelId) ? Path.GetFileName(pool.Model.Path) : options.ModelId;
@@ -73,24 +85,8 @@ public sealed partial class PooledChatClient : IChatClient
     public string ModelId { get; }
 
     /// <inheritdoc />
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var request = CreateRequest(messages, options);
-        var id = NewId();
-        var created = DateTimeOffset.UtcNow;
-        LogRequest(id, request);
-        var result = await _pool.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
-        LogResult(id, request, result);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text) { MessageId = id, CreatedAt = created })
-        {
-            ResponseId = id,
-            ModelId = ModelId,
-            CreatedAt = created,
-            FinishReason = ToFinishReason(result.FinishReason),
-            Usage = ToUsage(result),
-            RawRepresentation = result,
-        };
-    }
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Respond(CreateRequest(messages, options), cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
@@ -101,6 +97,28 @@ public sealed partial class PooledChatClient : IChatClient
     public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var request = CreateRequest(messages, options);
+        return Stream(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/> as it is, with no chat template: a text completion (OpenAI's
+    /// <c>/v1/completions</c>). The response's message holds only the generated continuation.
+    /// </summary>
+    /// <remarks>
+    /// Options map as for <see cref="GetResponseAsync"/> (sampling, <see cref="ChatOptions.MaxOutputTokens"/>,
+    /// <see cref="ChatOptions.StopSequences"/>, the session), except <see cref="ChatOptions.Instructions"/>, which
+    /// belongs to a chat and is ignored. The prompt is tokenised as the pool tokenises text: BOS as the model says,
+    /// control-token text kept as text.
+    /// </remarks>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public Task<ChatResponse> CompleteAsync(string prompt, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Respond(CreateCompletionRequest(prompt, options), cancellationToken);
+
+    /// <summary>The streaming form of <see cref="CompleteAsync"/>: updates as from <see cref="GetStreamingResponseAsync"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range (thrown here, before enumeration).</exception>
+    public IAsyncEnumerable<ChatResponseUpdate> CompleteStreamingAsync(string prompt, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var request = CreateCompletionRequest(prompt, options);
         return Stream(request, cancellationToken);
     }
 
@@ -127,13 +145,19 @@ public sealed partial class PooledChatClient : IChatClient
     /// template's markers are control tokens, the contents (trimmed) are text, even where they spell a marker.
     /// </remarks>
     /// <exception cref="ArgumentException">A message has a role other than system, user or assistant, or content other than text.</exception>
+    /// <exception cref="NotSupportedException">The model has no chat template llama.cpp knows and none is configured.</exception>
     public string RenderPrompt(IEnumerable<ChatMessage> messages, ChatOptions? options = null) =>
         _pool.Model.ApplyChatTemplate(Turns(messages, options), addAssistantPrompt: true, _template)
             ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template.");
 
-    private static List<ChatTurn> Turns(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    private List<ChatTurn> Turns(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        if (_noChatTemplate is not null)
+        {
+            throw new NotSupportedException(_noChatTemplate);
+        }
+
         var turns = new List<ChatTurn>();
         if (!string.IsNullOrEmpty(options?.Instructions))
         {
@@ -209,12 +233,30 @@ public sealed partial class PooledChatClient : IChatClient
 
     private GenerationRequest CreateRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
+        var request = CreateRequest(options);
+        var turns = Turns(messages, options);
+        return request with
+        {
+            Prompt = _logger.IsEnabled(LogLevel.Trace) ? _pool.Model.ApplyChatTemplate(turns, addAssistantPrompt: true, _template) : null,
+            PromptTokens = _pool.Model.TokenizeChat(turns, addAssistantPrompt: true, _template)
+                ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template."),
+        };
+    }
+
+    private GenerationRequest CreateCompletionRequest(string prompt, ChatOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return CreateRequest(options) with { Prompt = prompt };
+    }
+
+    /// <summary>The request without its prompt: session, sampling, limit and stop strings from <paramref name="options"/> over the defaults.</summary>
+    private GenerationRequest CreateRequest(ChatOptions? options)
+    {
         if (options?.ToolMode is RequiredChatToolMode)
         {
             throw new NotSupportedException($"{nameof(PooledChatClient)} cannot call tools, so it cannot honour a required tool mode.");
         }
 
-        var turns = Turns(messages, options);
         var defaults = _sampling;
         var sampling = defaults with
         {
@@ -240,12 +282,27 @@ public sealed partial class PooledChatClient : IChatClient
         return new GenerationRequest
         {
             SessionKey = SessionOf(options),
-            Prompt = _logger.IsEnabled(LogLevel.Trace) ? _pool.Model.ApplyChatTemplate(turns, addAssistantPrompt: true, _template) : null,
-            PromptTokens = _pool.Model.TokenizeChat(turns, addAssistantPrompt: true, _template)
-                ?? throw new InvalidOperationException("llama.cpp failed to apply the chat template."),
             MaxTokens = maxTokens,
             Sampling = sampling,
             StopStrings = options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
+        };
+    }
+
+    private async Task<ChatResponse> Respond(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        var id = NewId();
+        var created = DateTimeOffset.UtcNow;
+        LogRequest(id, request);
+        var result = await _pool.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
+        LogResult(id, request, result);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text) { MessageId = id, CreatedAt = created })
+        {
+            ResponseId = id,
+            ModelId = ModelId,
+            CreatedAt = created,
+            FinishReason = ToFinishReason(result.FinishReason),
+            Usage = ToUsage(result),
+            RawRepresentation = result,
         };
     }
 

@@ -2,6 +2,7 @@ using AgentTheater.Inference.Chat;
 using AgentTheater.Inference.Engine;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -33,8 +34,9 @@ public static class InferenceServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds an <see cref="IChatClient"/> over the registered <see cref="InferencePool"/> (options from
-    /// <c>Inference:Chat</c>), so Microsoft.Extensions.AI code can talk to the pooled model.
+    /// Adds a <see cref="PooledChatClient"/> over the registered <see cref="InferencePool"/> (options from
+    /// <c>Inference:Chat</c>), also as the <see cref="IChatClient"/>, so Microsoft.Extensions.AI code can talk to the
+    /// pooled model. The client, and so the pool, is created on first use; adding it twice adds it once.
     /// </summary>
     public static IServiceCollection AddPooledChatClient(this IServiceCollection services, Action<PooledChatClientOptions>? configure = null)
     {
@@ -45,10 +47,11 @@ public static class InferenceServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        services.AddSingleton<IChatClient>(provider => new PooledChatClient(
+        services.TryAddSingleton(provider => new PooledChatClient(
             provider.GetRequiredService<InferencePool>(),
             provider.GetRequiredService<IOptions<PooledChatClientOptions>>().Value,
             provider.GetService<ILoggerFactory>()));
+        services.TryAddSingleton<IChatClient>(provider => provider.GetRequiredService<PooledChatClient>());
         return services;
     }
 }
