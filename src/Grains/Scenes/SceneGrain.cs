@@ -262,11 +262,10 @@ internal sealed partial class SceneGrain(
 
         state.State.StopRequested = reason;
         await state.WriteStateAsync();
-        if (_turnTimer is null)
-        {
-            // Paused (or between activations): no tick will come to end it.
-            await EndAsync(ScenePhase.Completed, reason);
-        }
+        // The next tick ends it. A paused scene has no timer, so this starts one (Play does nothing while one runs).
+        // Ending it here instead would report the end to the run from inside the run's own StopPlay, which waits for
+        // this call: a deadlock.
+        Play(resumed: state.State.Lines.Count > 0);
     }
 
     private SceneStatus Status() => new(
