@@ -20,6 +20,9 @@ internal sealed partial class SceneGrain
     private bool _onStage;
     private Task _attributing = Task.CompletedTask;
 
+    /// <summary>The turn being generated once its interventions are spoken (a new one waits for the next turn); null between turns.</summary>
+    private int? _speaking;
+
     /// <summary>
     /// Plays the scene on a grain timer, one turn per tick: Orleans queues the next tick only when the previous
     /// callback has returned, and the period of zero makes it come at once. The ticks interleave with the grain's calls,
@@ -164,11 +167,14 @@ internal sealed partial class SceneGrain
             await AddLineAsync(new SceneLine(state.State.Lines.Count, turn, LineKind.Intervention, null, sent.Speaker, sent.Text, sent.To));
         }
 
+        // From here an intervention waits for the next turn (a failed turn ends the scene, so no finally is needed).
+        _speaking = turn;
         var speaker = await turnPolicies.For(scene.Policy).ChooseSpeakerAsync(new TurnContext(Key, Definition, state.State.Lines, turn, ScoreAsync), CancellationToken.None);
         activity?.SetTag(TheaterTelemetry.Attributes.Character, speaker.Id);
         var request = new SpeakRequest(state.State.Lines.Count, turn, SceneSeeds.Line(Definition.Sampling.Seed, Definition.Replica, turn));
         var line = await CallWithRetriesAsync("speak", speaker.Id, () => Character(speaker.Id).Speak(request));
         await AddLineAsync(line);
+        _speaking = null;
         var scenario = Definition.Scenario ?? UnnamedScenario;
         TheaterTelemetry.RecordLine(scenario, speaker.Id, line.Tokens, line.PrefillTokens);
         TheaterTelemetry.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>(TheaterTelemetry.Tags.Scenario, scenario));

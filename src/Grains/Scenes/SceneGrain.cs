@@ -221,10 +221,14 @@ internal sealed partial class SceneGrain(
             throw new ArgumentException($"to: '{to}' is not present in scene {Key} (present: {string.Join(", ", start.Cast.Select(c => c.Id))}).", nameof(intervention));
         }
 
+        // A turn past its interventions is generating its line: this one is spoken before the next. Read with the
+        // queue's change, before the write lets the play loop move on.
+        var turn = _speaking is { } speaking ? speaking + 1 : CharacterTurns();
+
         // One line: a line break would let the text pose as another speaker in every prompt that witnesses it.
         state.State.PendingInterventions.Add(intervention with { Text = string.Join(' ', intervention.Text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)) });
         await state.WriteStateAsync();
-        return CharacterTurns();
+        return turn;
     }
 
     public async Task PausePlay()
@@ -262,11 +266,10 @@ internal sealed partial class SceneGrain(
 
         state.State.StopRequested = reason;
         await state.WriteStateAsync();
-        if (_turnTimer is null)
-        {
-            // Paused (or between activations): no tick will come to end it.
-            await EndAsync(ScenePhase.Completed, reason);
-        }
+        // The next tick ends it. A paused scene has no timer, so this starts one (Play does nothing while one runs).
+        // Ending it here instead would report the end to the run from inside the run's own StopPlay, which waits for
+        // this call: a deadlock.
+        Play(resumed: state.State.Lines.Count > 0);
     }
 
     private SceneStatus Status() => new(

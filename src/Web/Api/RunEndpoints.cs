@@ -5,7 +5,9 @@ using AgentTheater.Web.Runs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.OpenApi;
 
 namespace AgentTheater.Web.Api;
 
@@ -23,7 +25,7 @@ internal static class RunEndpoints
         runs.MapPost("/", StartAsync)
             .WithName("StartRun")
             .WithSummary("Start a run of the scenario in the body (YAML); ?replicas=N overrides the file's replicas.")
-            .Accepts<string>(YamlTypes[0], YamlTypes[1..])
+            .AddOpenApiOperationTransformer(DescribeScenarioBody)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
@@ -36,6 +38,21 @@ internal static class RunEndpoints
         runs.MapPost("/{runId}/stop", (string runId, IGrainFactory grains, RunLauncher launcher) => ControlAsync(runId, grains, launcher, run => run.StopPlay()))
             .WithName("StopRun").WithSummary("End every scene still playing; the run's folder is then written.").ProducesProblem(StatusCodes.Status404NotFound);
         return api;
+    }
+
+    /// <summary>
+    /// The YAML body, for OpenAPI only: <c>Accepts</c> would also have routing refuse any other type with a bare 415
+    /// before <see cref="StartAsync"/> could say which type to send.
+    /// </summary>
+    private static Task DescribeScenarioBody(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "The scenario file (YAML).",
+            Content = YamlTypes.ToDictionary(type => type, _ => new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String } }),
+        };
+        return Task.CompletedTask;
     }
 
     private static async Task<Results<Created<RunStarted>, ProblemHttpResult>> StartAsync(HttpRequest request, RunLauncher launcher, int? replicas, CancellationToken cancellationToken)
