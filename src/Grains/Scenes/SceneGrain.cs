@@ -224,6 +224,10 @@ internal sealed partial class SceneGrain(
         // A turn past its interventions is generating its line: this one is spoken before the next. Read with the
         // queue's change, before the write lets the play loop move on.
         var turn = _speaking is { } speaking ? speaking + 1 : CharacterTurns();
+        if (turn >= start.Scene.MaxTurns || state.State.StopRequested is not null)
+        {
+            throw new InvalidOperationException($"Scene {Key} is playing its last turn ({start.Scene.MaxTurns} at most, or stopped): no turn is left to speak an intervention before.");
+        }
 
         // One line: a line break would let the text pose as another speaker in every prompt that witnesses it.
         state.State.PendingInterventions.Add(intervention with { Text = string.Join(' ', intervention.Text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)) });
