@@ -100,7 +100,10 @@ public static class TheaterSiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Health (<c>/health/live</c>, <c>/health/ready</c>), <c>/status</c> (pool figures) and the Prometheus scrape endpoint.</summary>
+    /// <summary>
+    /// Health (<c>/health/live</c>, <c>/health/ready</c>), <c>/status</c> (pool figures), the Prometheus scrape endpoint
+    /// and the web app (<c>/</c>, <c>/api</c>, <c>/v1</c>, <c>/openapi/v1.json</c>, <c>/dashboard</c>).
+    /// </summary>
     public static WebApplication MapTheaterEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -115,6 +118,7 @@ public static class TheaterSiloHostingExtensions
         app.MapGet("/health/live", () => Results.Ok("live"));
         app.MapGet("/health/ready", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Ok("ready") : Results.StatusCode(503));
+        app.MapTheaterWeb();
 
         // The pool as it stands: a silo with a model loads it at start; asking never loads one.
         app.MapGet("/status", (IServiceProvider services) =>
