@@ -16,9 +16,9 @@ WORKDIR /app
 COPY --from=build /app .
 # The project's own model; mount another GGUF and point Inference__ModelPath at it for production.
 COPY models/agent-theater-small.gguf /models/agent-theater-small.gguf
-# In a container the HTTP port must be reachable from the network (probes, Prometheus): bind every address.
+# HTTP listens on loopback unless the deployment says otherwise (compose and k8s set Http__Address=0.0.0.0 and mount
+# an API key, which the silo then requires).
 ENV Http__Port=8080 \
-    Http__Address=0.0.0.0 \
     Cluster__SiloPort=11111 \
     Cluster__GatewayPort=30000
 # HTTP (health, /status, /metrics), silo-to-silo, client gateway.

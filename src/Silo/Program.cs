@@ -1,7 +1,19 @@
 using AgentTheater.Silo.Hosting;
+using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddTheaterSilo();
+try
+{
+    builder.AddTheaterSilo();
+}
+catch (OptionsValidationException e)
+{
+    // A setting that cannot work (an open HTTP port without an API key, a Redis provider without Redis): say which, once.
+    Console.Error.WriteLine($"agent-theater-silo: {string.Join(" ", e.Failures)}");
+    return 2;
+}
+
 var app = builder.Build();
 app.MapTheaterEndpoints();
 app.Run();
+return 0;

@@ -241,7 +241,11 @@ public sealed class InferencePoolTests(TinyModelFixture fixture)
     [Fact]
     public async Task Generate_QueueFull_FailsWithBusyAndPoolKeepsServing()
     {
-        using var pool = fixture.CreatePool(sequences: 2, configure: o => o.MaxQueuedRequests = 3);
+        using var pool = fixture.CreatePool(sequences: 2, configure: o =>
+        {
+            o.MaxQueuedRequests = 3;
+            o.WaitWhenBusy = false;
+        });
         var requests = Enumerable.Range(0, 8).Select(i => pool.GenerateAsync(Greedy(Prompts[i % Prompts.Length], 32), Timeout)).ToArray();
 
         await Task.WhenAll(requests.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));

@@ -5,6 +5,7 @@ using AgentTheater.Grains.Attribution;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Silo.Hosting;
+using AgentTheater.Web.Hosting;
 using Microsoft.Extensions.Configuration;
 using Orleans.Configuration;
 using YamlDotNet.Core;
@@ -22,6 +23,9 @@ public sealed partial class DeployFilesTests
 
     /// <summary>The health endpoints the silo maps (MapTheaterEndpoints).</summary>
     private static readonly string[] HealthPaths = ["/health/live", "/health/ready"];
+
+    /// <summary>What a secret file holds, for binding: long enough to be a valid API key.</summary>
+    private const string SecretPlaceholder = "a-secret-from-a-file-0123456789";
 
     private static readonly string[] Probes = ["livenessProbe", "readinessProbe"];
 
@@ -42,6 +46,38 @@ public sealed partial class DeployFilesTests
             var instructions = Dockerfile(dockerfile);
             Assert.True(instructions.Count(i => i.Instruction == "FROM") >= 2, $"{dockerfile} is not multi-stage");
             Assert.Contains(instructions, i => i.Instruction == "ENTRYPOINT");
+        }
+    }
+
+    [Fact]
+    public void DeployFiles_Secrets_ComeFromSecretFiles_AndNothingIsOpenWithoutOne()
+    {
+        var compose = (YamlMappingNode)Load(Path.Combine(Deploy, "docker-compose.yml"))[0].RootNode;
+        var services = (YamlMappingNode)compose["services"];
+
+        // Redis asks for a password, read from a secret; Grafana has an admin password from a secret and no anonymous admin.
+        var redis = (YamlMappingNode)services["redis"];
+        Assert.Contains("--requirepass", string.Join(' ', ((YamlSequenceNode)redis["command"]).Children.Select(c => ((YamlScalarNode)c).Value)), StringComparison.Ordinal);
+        Assert.Contains("redis_password", ComposeSecretTargets(redis));
+        var grafana = Environment((YamlMappingNode)services["grafana"]);
+        Assert.NotEqual("Admin", grafana.GetValueOrDefault("GF_AUTH_ANONYMOUS_ORG_ROLE"));
+        Assert.Equal("false", grafana["GF_AUTH_ANONYMOUS_ENABLED"]);
+        Assert.Equal("/run/secrets/grafana_admin_password", grafana["GF_SECURITY_ADMIN_PASSWORD__FILE"]);
+
+        // Every silo mounts the API key and the Redis password as the settings they are; no environment holds a secret.
+        foreach (var (name, service) in services.Children.Select(p => (((YamlScalarNode)p.Key).Value!, (YamlMappingNode)p.Value)).Where(s => IsSilo(s.Item2)))
+        {
+            Assert.Contains("Http__ApiKeys__0", ComposeSecretTargets(service));
+            Assert.Contains("Cluster__RedisPassword", ComposeSecretTargets(service));
+        }
+
+        var everyValue = Directory.EnumerateFiles(Deploy, "*.y*ml", SearchOption.AllDirectories).Select(File.ReadAllText);
+        Assert.All(everyValue, text => Assert.DoesNotMatch("(?i)(password=(?!\\$)|ApiKeys__0:\\s*\\S|requirepass\\s+[a-z0-9])", text));
+
+        // Published ports listen on the host's loopback only.
+        foreach (var service in services.Children.Select(p => (YamlMappingNode)p.Value).Where(s => s.Children.ContainsKey(new YamlScalarNode("ports"))))
+        {
+            Assert.All(((YamlSequenceNode)service["ports"]).Children.Select(p => ((YamlScalarNode)p).Value!), p => Assert.StartsWith("127.0.0.1:", p, StringComparison.Ordinal));
         }
     }
 
@@ -127,7 +163,7 @@ public sealed partial class DeployFilesTests
 
                 if (Scalar(container, "image").StartsWith("agent-theater-silo", StringComparison.Ordinal))
                 {
-                    var configured = Bind($"k8s {name}", K8sEnvironment(container));
+                    var configured = Bind($"k8s {name}", K8sEnvironment(container).Concat(K8sSecretFiles(deployment, container)).ToDictionary());
                     Assert.All(named.Values, port => Assert.True(configured.Contains(port), $"k8s {name}: port {port} is not one the silo listens on"));
                     Assert.Equal(configured.Http, named["http"]);
                     Assert.True(container.Children.ContainsKey(new YamlScalarNode("livenessProbe")) && container.Children.ContainsKey(new YamlScalarNode("readinessProbe")), $"k8s {name}: the silo needs liveness and readiness probes");
@@ -159,11 +195,11 @@ public sealed partial class DeployFilesTests
 
         foreach (var file in Directory.EnumerateFiles(Path.Combine(Deploy, "k8s"), "*.yaml"))
         {
-            foreach (var container in Load(file).Select(d => (YamlMappingNode)d.RootNode).Where(m => Scalar(m, "kind") == "Deployment").SelectMany(Containers))
+            foreach (var deployment in Load(file).Select(d => (YamlMappingNode)d.RootNode).Where(m => Scalar(m, "kind") == "Deployment"))
             {
-                if (Scalar(container, "image").StartsWith("agent-theater-silo", StringComparison.Ordinal))
+                foreach (var container in Containers(deployment).Where(c => Scalar(c, "image").StartsWith("agent-theater-silo", StringComparison.Ordinal)))
                 {
-                    yield return ($"{Path.GetFileName(file)} container {Scalar(container, "name")}", K8sEnvironment(container));
+                    yield return ($"{Path.GetFileName(file)} container {Scalar(container, "name")}", K8sEnvironment(container).Concat(K8sSecretFiles(deployment, container)).ToDictionary());
                 }
             }
         }
@@ -270,10 +306,39 @@ public sealed partial class DeployFilesTests
     private static bool IsSilo(YamlMappingNode service) =>
         service.Children.TryGetValue(new YamlScalarNode("build"), out var build) && build is YamlMappingNode b && Scalar(b, "dockerfile").EndsWith("silo.Dockerfile", StringComparison.Ordinal);
 
-    private static Dictionary<string, string> Environment(YamlMappingNode service) =>
-        service.Children.TryGetValue(new YamlScalarNode("environment"), out var environment)
+    /// <summary>A compose service's environment, with each secret it mounts as the setting its file is named after.</summary>
+    private static Dictionary<string, string> Environment(YamlMappingNode service)
+    {
+        var variables = service.Children.TryGetValue(new YamlScalarNode("environment"), out var environment)
             ? ((YamlMappingNode)environment).Children.Where(p => ((YamlScalarNode)p.Key).Value != "<<").ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => ((YamlScalarNode)p.Value).Value!)
             : [];
+        foreach (var file in ComposeSecretTargets(service))
+        {
+            variables[file] = SecretPlaceholder;
+        }
+
+        return variables;
+    }
+
+    /// <summary>The file names a compose service's secrets are mounted under (its own list, or the one it merges in).</summary>
+    private static IEnumerable<string> ComposeSecretTargets(YamlMappingNode service)
+    {
+        var own = service.Children.TryGetValue(new YamlScalarNode("secrets"), out var list) ? list
+            : service.Children.TryGetValue(new YamlScalarNode("<<"), out var merged) && ((YamlMappingNode)merged).Children.TryGetValue(new YamlScalarNode("secrets"), out var inherited) ? inherited
+            : null;
+        return own is null ? [] : ((YamlSequenceNode)own).Children.Select(e => e is YamlMappingNode m ? Scalar(m, "target") : ((YamlScalarNode)e).Value!);
+    }
+
+    /// <summary>The settings a pod's container gets as secret files under /run/secrets (the secret volume's item paths).</summary>
+    private static Dictionary<string, string> K8sSecretFiles(YamlMappingNode deployment, YamlMappingNode container)
+    {
+        var mounted = Sequence(container, "volumeMounts").Cast<YamlMappingNode>().Where(m => Scalar(m, "mountPath") == "/run/secrets").Select(m => Scalar(m, "name")).ToHashSet();
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)deployment["spec"])["template"])["spec"];
+        return Sequence(pod, "volumes").Cast<YamlMappingNode>()
+            .Where(v => mounted.Contains(Scalar(v, "name")) && v.Children.ContainsKey(new YamlScalarNode("secret")))
+            .SelectMany(v => Sequence((YamlMappingNode)v["secret"], "items").Cast<YamlMappingNode>())
+            .ToDictionary(i => Scalar(i, "path"), _ => SecretPlaceholder);
+    }
 
     private static HashSet<int> ContainerPorts(YamlMappingNode service)
     {

@@ -80,7 +80,7 @@ public sealed class TheaterServerFixture : IAsyncLifetime
         _folder.Dispose();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

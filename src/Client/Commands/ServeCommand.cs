@@ -1,10 +1,12 @@
 using System.CommandLine;
+using System.ComponentModel.DataAnnotations;
 using AgentTheater.Client.Hosting;
 using AgentTheater.Web.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -23,10 +25,14 @@ internal static class ServeCommand
         var output = new Option<string>("--out") { Description = "Folder for the run folders of runs started here", DefaultValueFactory = _ => "runs" };
         var state = new Option<string?>("--state") { Description = "SQLite file of the grain state (default: <out>/serve-state.db)" };
         var noDashboard = new Option<bool>("--no-dashboard") { Description = "Do not serve the Orleans Dashboard at /dashboard" };
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = "An API key every request must send (Authorization: Bearer KEY); required with a non-loopback --address. Also AGENTTHEATER_Http__ApiKeys__0",
+        };
         var theaterOptions = TheaterOptions.Embedded(new PoolDefaults(Sequences: 64, Context: 2048), "GGUF model (default: the project's model, else a synthetic one)", attributionSwitch: true);
         var command = new Command("serve", "Serve the theater over HTTP: the live page, the API for runs and scenes, and an OpenAI-compatible endpoint, on an embedded silo.")
         {
-            port, address, output, state, noDashboard,
+            port, address, output, state, noDashboard, apiKey,
         };
         theaterOptions.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandErrors.Run(async () =>
@@ -67,6 +73,27 @@ internal static class ServeCommand
             {
                 o.RunsFolder = runs;
                 o.Dashboard = dashboard;
+            });
+            var http = builder.Configuration.GetSection(TheaterHttpOptions.SectionName).Get<TheaterHttpOptions>() ?? new TheaterHttpOptions();
+            http.Address = listenOn;
+            http.Port = httpPort;
+            if (result.GetValue(apiKey) is { Length: > 0 } key)
+            {
+                http.ApiKeys.Add(key);
+            }
+
+            // An address beyond loopback without a key, or a key too short: refuse to serve, naming the setting.
+            var problems = new List<ValidationResult>();
+            if (!Validator.TryValidateObject(http, new ValidationContext(http), problems, validateAllProperties: true))
+            {
+                throw new ArgumentException(problems[0].ErrorMessage!.Replace("Http:ApiKeys", "--api-key (Http:ApiKeys)", StringComparison.Ordinal), "--api-key");
+            }
+
+            builder.Services.Configure<TheaterHttpOptions>(o =>
+            {
+                o.Address = http.Address;
+                o.Port = http.Port;
+                o.ApiKeys = http.ApiKeys;
             });
             await using var app = builder.Build();
             app.MapTheaterWeb();

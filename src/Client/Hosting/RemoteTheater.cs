@@ -16,8 +16,9 @@ internal sealed class RemoteTheater(IHost host) : ITheater
 
     /// <summary>
     /// Connects to a cluster: its target is either gateways (<c>ip:port[,ip:port]</c>, static) or <c>redis://</c>
-    /// followed by a StackExchange.Redis configuration string (e.g. <c>redis://127.0.0.1:6379</c>), where the client
-    /// reads the live gateways from the silos' membership table.
+    /// followed by a StackExchange.Redis configuration string (e.g. <c>redis://127.0.0.1:6379</c>, with
+    /// <c>,ssl=true</c> for TLS), where the client reads the live gateways from the silos' membership table; the
+    /// password comes from <see cref="RedisPassword"/> when it is not in the string.
     /// </summary>
     public static async Task<RemoteTheater> ConnectAsync(ClusterAddress address, CancellationToken cancellationToken)
     {
@@ -30,9 +31,14 @@ internal sealed class RemoteTheater(IHost host) : ITheater
             if (cluster.StartsWith(RedisScheme, StringComparison.OrdinalIgnoreCase))
             {
                 var redis = cluster[RedisScheme.Length..];
-                client.UseRedisClustering(redis.Length > 0
-                    ? redis
-                    : throw new ArgumentException($"--cluster: '{cluster}' names no Redis server (e.g. redis://127.0.0.1:6379).", nameof(address)));
+                if (redis.Length == 0)
+                {
+                    throw new ArgumentException($"--cluster: '{cluster}' names no Redis server (e.g. redis://127.0.0.1:6379).", nameof(address));
+                }
+
+                var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
+                options.Password = RedisPassword() ?? options.Password;
+                client.UseRedisClustering(o => o.ConfigurationOptions = options);
             }
             else
             {
@@ -50,6 +56,21 @@ internal sealed class RemoteTheater(IHost host) : ITheater
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         return new RemoteTheater(host);
+    }
+
+    /// <summary>
+    /// The Redis password as the silos take it: <c>AGENTTHEATER_Cluster__RedisPassword</c>, else the secret file
+    /// <c>Cluster__RedisPassword</c> in <c>$AGENT_THEATER_SECRETS</c> (default /run/secrets); null when neither is there.
+    /// </summary>
+    private static string? RedisPassword()
+    {
+        if (Environment.GetEnvironmentVariable(EmbeddedTheater.EnvironmentPrefix + "Cluster__RedisPassword") is { Length: > 0 } variable)
+        {
+            return variable;
+        }
+
+        var file = Path.Combine(Environment.GetEnvironmentVariable("AGENT_THEATER_SECRETS") ?? "/run/secrets", "Cluster__RedisPassword");
+        return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
     }
 
     private static IPEndPoint[] Gateways(string gateways) =>

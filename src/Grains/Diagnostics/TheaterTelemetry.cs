@@ -62,6 +62,27 @@ public static class TheaterTelemetry
         "{request}",
         "Requests waiting for a pool sequence.");
 
+    /// <summary>Callers waiting for room in a full pool queue, over the observed pools of this process.</summary>
+    public static ObservableGauge<long> AdmissionWaiting { get; } = Meter.CreateObservableGauge(
+        Instruments.AdmissionWaiting,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.Waiting),
+        "{request}",
+        "Callers waiting for room in a full pool queue (Inference:MaxQueuedRequests).");
+
+    /// <summary>Requests that found the pool queue full and waited.</summary>
+    public static ObservableCounter<long> AdmissionWaits { get; } = Meter.CreateObservableCounter(
+        Instruments.AdmissionWaits,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.AdmissionWaits),
+        "{request}",
+        "Requests that found the pool queue full and waited for room.");
+
+    /// <summary>Time requests spent waiting for room in a full pool queue, summed (divide by the waits for the mean).</summary>
+    public static ObservableCounter<double> AdmissionWaitTime { get; } = Meter.CreateObservableCounter(
+        Instruments.AdmissionWaitTime,
+        () => ObservedPools.Keys.Sum(p => p.Statistics.AdmissionWaitTime.TotalSeconds),
+        "s",
+        "Time requests spent waiting for room in a full pool queue.");
+
     /// <summary>Sequences held by a running request, over the observed pools of this process.</summary>
     public static ObservableGauge<long> SequencesInUse { get; } = Meter.CreateObservableGauge(
         Instruments.SequencesInUse,
@@ -365,6 +386,15 @@ public static class TheaterTelemetry
 
         /// <summary>Gauge: requests waiting for a sequence.</summary>
         public const string QueueDepth = "agent_theater.pool.queue.depth";
+
+        /// <summary>Gauge: callers waiting for room in a full queue.</summary>
+        public const string AdmissionWaiting = "agent_theater.pool.admission.waiting";
+
+        /// <summary>Counter: requests that found the queue full and waited.</summary>
+        public const string AdmissionWaits = "agent_theater.pool.admission.waits";
+
+        /// <summary>Counter: seconds spent waiting for room in a full queue.</summary>
+        public const string AdmissionWaitTime = "agent_theater.pool.admission.wait_time";
 
         /// <summary>Gauge: sequences in use.</summary>
         public const string SequencesInUse = "agent_theater.pool.sequences.in_use";

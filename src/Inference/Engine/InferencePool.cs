@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using AgentTheater.Inference.Native;
 using Microsoft.Extensions.Logging;
@@ -476,6 +477,9 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
 
     private async Task WaitForAdmission(PoolJob job, CancellationToken cancellationToken)
     {
+        // Backpressure: the caller waits for room as long as its own token allows (a grain call's timeout cancels it).
+        var started = Stopwatch.GetTimestamp();
+        Statistics.OnWaitStarted();
         try
         {
             await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -484,6 +488,10 @@ public sealed partial class InferencePool : IAsyncDisposable, IDisposable
         {
             job.Fail(e);
             return;
+        }
+        finally
+        {
+            Statistics.OnWaitEnded(Stopwatch.GetElapsedTime(started));
         }
 
         Enqueue(job, cancellationToken);

@@ -40,12 +40,16 @@ public sealed class InferencePoolOptions : IValidatableObject
     [Range(-1, 10_000)]
     public int GpuLayers { get; set; } = -1;
 
-    /// <summary>Requests admitted but not finished, at most; beyond this callers get <see cref="InferencePoolBusyException"/> or wait.</summary>
+    /// <summary>Requests admitted but not finished, at most; beyond this callers wait (or, without <see cref="WaitWhenBusy"/>, get <see cref="InferencePoolBusyException"/>).</summary>
     [Range(1, 1_000_000)]
     public int MaxQueuedRequests { get; set; } = 4096;
 
-    /// <summary>Wait for room instead of failing when the queue is full.</summary>
-    public bool WaitWhenBusy { get; set; }
+    /// <summary>
+    /// When the queue is full, callers wait for room, each as long as its cancellation token allows (on a silo, the grain
+    /// call's timeout), rather than fail at once with <see cref="InferencePoolBusyException"/>: a busy pool slows scenes
+    /// down instead of failing them. Off only where a caller would rather be told at once.
+    /// </summary>
+    public bool WaitWhenBusy { get; set; } = true;
 
     /// <summary>Sample sequences on several threads when at least this many need a token in one step.</summary>
     [Range(1, 1 << 16)]

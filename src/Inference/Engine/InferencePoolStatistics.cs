@@ -43,6 +43,9 @@ public sealed class InferencePoolStatistics
     private long _restores;
     private long _restoreTicks;
     private long _reprefillTokens;
+    private long _waiting;
+    private long _admissionWaits;
+    private long _admissionWaitTicks;
 
     /// <summary>Decode steps run.</summary>
     public long Steps => Interlocked.Read(ref _steps);
@@ -124,6 +127,27 @@ public sealed class InferencePoolStatistics
 
     /// <summary>Share of admitted prompt tokens that came from the cache.</summary>
     public double PrefixReuseRatio => PromptTokens == 0 ? 0 : (double)ReusedTokens / PromptTokens;
+
+    /// <summary>Callers waiting for room in a full queue (<see cref="InferencePoolOptions.WaitWhenBusy"/>).</summary>
+    public long Waiting => Interlocked.Read(ref _waiting);
+
+    /// <summary>Requests that found the queue full and waited for room (or gave up waiting).</summary>
+    public long AdmissionWaits => Interlocked.Read(ref _admissionWaits);
+
+    /// <summary>Time those requests spent waiting for room, summed.</summary>
+    public TimeSpan AdmissionWaitTime => TimeSpan.FromTicks(Interlocked.Read(ref _admissionWaitTicks));
+
+    internal void OnWaitStarted()
+    {
+        Interlocked.Increment(ref _waiting);
+        Interlocked.Increment(ref _admissionWaits);
+    }
+
+    internal void OnWaitEnded(TimeSpan waited)
+    {
+        Interlocked.Decrement(ref _waiting);
+        Interlocked.Add(ref _admissionWaitTicks, waited.Ticks);
+    }
 
     internal void OnQueued()
     {

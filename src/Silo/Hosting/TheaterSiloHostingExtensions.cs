@@ -17,6 +17,12 @@ namespace AgentTheater.Silo.Hosting;
 /// <summary>The standalone silo: clustering, storage and the theater from configuration (appsettings, environment, flags).</summary>
 public static class TheaterSiloHostingExtensions
 {
+    /// <summary>The environment variable naming the folder of secret files (default <see cref="DefaultSecretsDirectory"/>).</summary>
+    public const string SecretsDirectoryVariable = "AGENT_THEATER_SECRETS";
+
+    /// <summary>Where Docker and Kubernetes mount secrets.</summary>
+    public const string DefaultSecretsDirectory = "/run/secrets";
+
     /// <summary>
     /// Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c>, <c>Attribution</c>,
     /// <c>Http</c> and <c>Telemetry</c> sections; metrics are scraped from <c>/metrics</c> on the HTTP port unless
@@ -26,12 +32,15 @@ public static class TheaterSiloHostingExtensions
     public static WebApplicationBuilder AddTheaterSilo(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // Secrets as files, one per setting (Http__ApiKeys__0, Cluster__RedisPassword): Docker and Kubernetes secrets.
+        builder.Configuration.AddKeyPerFile(Environment.GetEnvironmentVariable(SecretsDirectoryVariable) ?? DefaultSecretsDirectory, optional: true);
         var cluster = Bind<TheaterClusterOptions>(builder.Configuration, TheaterClusterOptions.SectionName);
         var storage = Bind<TheaterStorageOptions>(builder.Configuration, TheaterStorageOptions.SectionName);
         var http = Bind<TheaterHttpOptions>(builder.Configuration, TheaterHttpOptions.SectionName);
         var telemetry = Bind<TelemetryOptions>(builder.Configuration, TelemetryOptions.SectionName);
         var hostsInference = !string.IsNullOrWhiteSpace(builder.Configuration[$"{InferencePoolOptions.SectionName}:{nameof(InferencePoolOptions.ModelPath)}"]);
-        builder.WebHost.UseUrls($"http://{(http.Address.Contains(':', StringComparison.Ordinal) ? $"[{http.Address}]" : http.Address)}:{http.Port}");
+        builder.WebHost.UseUrls([.. http.ListenUrls()]);
         builder.AddTheaterWeb();
         var openTelemetry = builder.AddTheaterTelemetry();
         if (telemetry.Prometheus.Enabled)
@@ -52,13 +61,23 @@ public static class TheaterSiloHostingExtensions
                         cluster.ClusterId);
                     break;
                 case "Redis":
-                    silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConnectionString!))
+                    var advertised = AdvertisedAddress(cluster);
+                    silo.UseRedisClustering(o => o.ConfigurationOptions = Redis(cluster.RedisConnectionString!, cluster.RedisPassword))
                         .Configure<ClusterOptions>(o =>
                         {
                             o.ClusterId = cluster.ClusterId;
                             o.ServiceId = cluster.ServiceId;
                         })
-                        .ConfigureEndpoints(AdvertisedAddress(cluster), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                        .Configure<EndpointOptions>(o =>
+                        {
+                            // Other silos and clients reach the advertised address; the ports listen there unless told otherwise.
+                            var listen = string.IsNullOrWhiteSpace(cluster.ListenIPAddress) ? advertised : IPAddress.Parse(cluster.ListenIPAddress);
+                            o.AdvertisedIPAddress = advertised;
+                            o.SiloPort = cluster.SiloPort;
+                            o.GatewayPort = cluster.GatewayPort;
+                            o.SiloListeningEndpoint = new IPEndPoint(listen, cluster.SiloPort);
+                            o.GatewayListeningEndpoint = new IPEndPoint(listen, cluster.GatewayPort);
+                        });
                     break;
                 default:
                     throw new NotSupportedException($"Cluster:Provider '{cluster.Provider}' is not available in this build.");
@@ -87,7 +106,7 @@ public static class TheaterSiloHostingExtensions
                             ["Storage:RedisConnectionString (or Cluster:RedisConnectionString) is required when Storage:Provider is Redis."]);
                     }
 
-                    silo.AddRedisGrainStorage(TheaterStorage.Name, o => o.ConfigurationOptions = ConfigurationOptions.Parse(connection));
+                    silo.AddRedisGrainStorage(TheaterStorage.Name, o => o.ConfigurationOptions = Redis(connection, cluster.RedisPassword));
                     break;
                 default:
                     silo.AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = storage.SqlitePath);
@@ -148,6 +167,18 @@ public static class TheaterSiloHostingExtensions
             });
         });
         return app;
+    }
+
+    /// <summary>A Redis configuration with the password from its own setting, when there is one.</summary>
+    private static ConfigurationOptions Redis(string connection, string? password)
+    {
+        var options = ConfigurationOptions.Parse(connection);
+        if (!string.IsNullOrEmpty(password))
+        {
+            options.Password = password;
+        }
+
+        return options;
     }
 
     private static IPAddress AdvertisedAddress(TheaterClusterOptions cluster)

@@ -38,10 +38,23 @@ public sealed class TheaterClusterOptions : IValidatableObject
     public string? RedisConnectionString { get; set; }
 
     /// <summary>
+    /// The Redis password, apart from the connection string so it can come from a secret file (<c>Cluster__RedisPassword</c>);
+    /// it replaces a <c>password=</c> in the connection strings. TLS and the rest go in the connection string
+    /// (<c>redis:6380,ssl=true,sslHost=redis</c>).
+    /// </summary>
+    public string? RedisPassword { get; set; }
+
+    /// <summary>
     /// Redis provider: the address other silos and clients reach this one at (e.g. the pod IP); empty for this host's
-    /// first IPv4 address. The silo listens on every address either way.
+    /// first IPv4 address.
     /// </summary>
     public string? AdvertisedIPAddress { get; set; }
+
+    /// <summary>
+    /// Redis provider: the address the silo and gateway ports listen on; empty for the advertised address only, <c>0.0.0.0</c>
+    /// for every address (a container whose advertised address is not its own, behind NAT).
+    /// </summary>
+    public string? ListenIPAddress { get; set; }
 
     /// <summary>Name of this silo in membership and in <c>agent-theater cluster status</c>; empty for Orleans' default.</summary>
     public string? SiloName { get; set; }
@@ -64,6 +77,11 @@ public sealed class TheaterClusterOptions : IValidatableObject
         {
             yield return new ValidationResult($"Cluster:AdvertisedIPAddress '{AdvertisedIPAddress}' is not an IP address.", [nameof(AdvertisedIPAddress)]);
         }
+
+        if (!string.IsNullOrWhiteSpace(ListenIPAddress) && !System.Net.IPAddress.TryParse(ListenIPAddress, out _))
+        {
+            yield return new ValidationResult($"Cluster:ListenIPAddress '{ListenIPAddress}' is not an IP address.", [nameof(ListenIPAddress)]);
+        }
     }
 }
 
@@ -85,28 +103,4 @@ public sealed class TheaterStorageOptions
 
     /// <summary>SQLite database file.</summary>
     public string SqlitePath { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".agent-theater", "state.db");
-}
-
-/// <summary>This silo's HTTP endpoint (section <c>Http</c>): health, status, metrics, the API and the page.</summary>
-public sealed class TheaterHttpOptions : IValidatableObject
-{
-    /// <summary>Configuration section name.</summary>
-    public const string SectionName = "Http";
-
-    /// <summary>The address the HTTP endpoint listens on: loopback unless configured (<c>0.0.0.0</c> for every address).</summary>
-    [Required]
-    public string Address { get; set; } = "127.0.0.1";
-
-    /// <summary>Port of the HTTP endpoints.</summary>
-    [Range(1, 65535)]
-    public int Port { get; set; } = 8080;
-
-    /// <summary>Rules across settings.</summary>
-    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
-    {
-        if (!System.Net.IPAddress.TryParse(Address, out _))
-        {
-            yield return new ValidationResult($"Http:Address '{Address}' is not an IP address.", [nameof(Address)]);
-        }
-    }
 }

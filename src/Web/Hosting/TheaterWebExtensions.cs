@@ -29,6 +29,7 @@ public static class TheaterWebExtensions
             options.Configure(configure);
         }
 
+        builder.Services.AddOptions<TheaterHttpOptions>().BindConfiguration(TheaterHttpOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower)));
         builder.Services.AddOpenApi();
@@ -55,12 +56,14 @@ public static class TheaterWebExtensions
 
     /// <summary>
     /// Maps <c>/api</c>, <c>/v1</c> (OpenAI-compatible), <c>/openapi/v1.json</c>, <c>/dashboard</c> (when enabled) and the
-    /// page at <c>/</c>.
+    /// page at <c>/</c>, behind the API key check (<see cref="TheaterHttpOptions.ApiKeys"/>) that also guards whatever
+    /// else the host maps.
     /// </summary>
     public static WebApplication MapTheaterWeb(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         var options = app.Services.GetRequiredService<IOptions<TheaterWebOptions>>().Value;
+        app.UseMiddleware<ApiKeyMiddleware>();
         app.UseStatusCodePages();
         var page = new EmbeddedFileProvider(typeof(TheaterWebExtensions).Assembly, "AgentTheater.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });

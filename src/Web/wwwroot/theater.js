@@ -41,7 +41,11 @@ function el(tag, attributes = {}, ...children) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  let response = await fetch(path, options);
+  if (response.status === 401 && askForKey()) {
+    response = await fetch(path, options);
+  }
+
   const type = response.headers.get("content-type") || "";
   const body = type.includes("json") ? await response.json() : null;
   if (!response.ok) {
@@ -51,6 +55,17 @@ async function api(path, options = {}) {
     throw error;
   }
   return body;
+}
+
+/**
+ * The server asks for an API key (Http:ApiKeys): ask for it once and keep it in a same-site cookie, which fetch,
+ * EventSource and the dashboard all send (EventSource cannot send a header).
+ */
+function askForKey() {
+  const key = window.prompt("This theater asks for an API key (Http:ApiKeys):");
+  if (!key) return false;
+  document.cookie = `agent-theater-key=${encodeURIComponent(key.trim())}; path=/; SameSite=Strict`;
+  return true;
 }
 
 function post(path, body) {
