@@ -35,17 +35,31 @@ public sealed class TheaterServerFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         SyntheticModel.Write(ModelPath, SyntheticModelShape.Parse("tiny"), GgmlType.F32, seed: 7);
+        _app = await StartServerAsync(_folder, ModelPath, sequences: 16, web =>
+        {
+            web.RunsFolder = RunsFolder;
+            web.Dashboard = false;
+        });
+        BaseAddress = new Uri(_app.Urls.Single());
+    }
+
+    /// <summary>
+    /// A silo with the tiny model's pool (<paramref name="sequences"/> sequences, one llama.cpp thread) and the web app on a
+    /// free loopback port, state in <paramref name="folder"/>; dispose it.
+    /// </summary>
+    internal static async Task<WebApplication> StartServerAsync(TempDirectory folder, string modelPath, int sequences, Action<TheaterWebOptions> web)
+    {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort())
-            .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = _folder.File("state.db"))
+            .AddSqliteGrainStorage(TheaterStorage.Name, o => o.DatabasePath = folder.File("state.db"))
             .AddTheater(o =>
             {
-                o.ModelPath = ModelPath;
-                o.MaxSequences = 16;
+                o.ModelPath = modelPath;
+                o.MaxSequences = sequences;
                 o.SequenceContextLength = 1024;
                 o.BatchSize = 256;
                 o.MicroBatchSize = 256;
@@ -55,15 +69,11 @@ public sealed class TheaterServerFixture : IAsyncLifetime
                 // six-token line of the tiny model takes a second or more instead of a few milliseconds.
                 o.Threads = 1;
             }));
-        builder.AddTheaterWeb(o =>
-        {
-            o.RunsFolder = RunsFolder;
-            o.Dashboard = false;
-        });
-        _app = builder.Build();
-        _app.MapTheaterWeb();
-        await _app.StartAsync(TestContext.Current.CancellationToken);
-        BaseAddress = new Uri(_app.Urls.Single());
+        builder.AddTheaterWeb(web);
+        var app = builder.Build();
+        app.MapTheaterWeb();
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return app;
     }
 
     /// <summary>A client of the app; each request is bounded by <paramref name="timeout"/> (30 s when not given).</summary>

@@ -28,15 +28,17 @@ internal static class RunEndpoints
             .AddOpenApiOperationTransformer(DescribeScenarioBody)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireRateLimiting(Hosting.TheaterWebOptions.WorkPolicy);
         runs.MapGet("/", ListAsync).WithName("ListRuns").WithSummary("Every run the cluster has started, oldest first, with its progress.");
         runs.MapGet("/{runId}", GetAsync).WithName("GetRun").WithSummary("A run's progress and, once its folder is written, its summary.").ProducesProblem(StatusCodes.Status404NotFound);
         runs.MapPost("/{runId}/pause", (string runId, IGrainFactory grains, RunLauncher launcher) => ControlAsync(runId, grains, launcher, run => run.PausePlay()))
-            .WithName("PauseRun").WithSummary("Pause every scene still playing, after the turn each is playing.").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithName("PauseRun").RequireRateLimiting(Hosting.TheaterWebOptions.WorkPolicy).WithSummary("Pause every scene still playing, after the turn each is playing.").ProducesProblem(StatusCodes.Status404NotFound);
         runs.MapPost("/{runId}/resume", (string runId, IGrainFactory grains, RunLauncher launcher) => ControlAsync(runId, grains, launcher, run => run.ResumePlay()))
-            .WithName("ResumeRun").WithSummary("Resume a paused run.").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithName("ResumeRun").RequireRateLimiting(Hosting.TheaterWebOptions.WorkPolicy).WithSummary("Resume a paused run.").ProducesProblem(StatusCodes.Status404NotFound);
         runs.MapPost("/{runId}/stop", (string runId, IGrainFactory grains, RunLauncher launcher) => ControlAsync(runId, grains, launcher, run => run.StopPlay()))
-            .WithName("StopRun").WithSummary("End every scene still playing; the run's folder is then written.").ProducesProblem(StatusCodes.Status404NotFound);
+            .WithName("StopRun").RequireRateLimiting(Hosting.TheaterWebOptions.WorkPolicy).WithSummary("End every scene still playing; the run's folder is then written.").ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 

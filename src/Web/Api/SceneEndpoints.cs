@@ -26,12 +26,12 @@ internal static class SceneEndpoints
             .WithSummary("Server-Sent Events: each line as it is spoken (id: its index), attribution verdicts, takeovers, recoveries, and the scene's end. Reconnect with Last-Event-ID to get what was missed.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        scenes.MapPost(Scene + "/interventions", InterveneAsync).WithName("Intervene")
+        scenes.MapPost(Scene + "/interventions", InterveneAsync).WithName("Intervene").RequireRateLimiting(Hosting.TheaterWebOptions.WorkPolicy)
             .WithSummary("Send a line (as the User, the Narrator, ...) spoken before the next turn; 'to' whispers it to one character.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        scenes.MapPost(Scene + "/forks", ForkAsync).WithName("ForkScene")
+        scenes.MapPost(Scene + "/forks", ForkAsync).WithName("ForkScene").RequireRateLimiting(Hosting.TheaterWebOptions.WorkPolicy)
             .WithSummary("Fork an ended scene into branches that share its lines before a turn and play on from there.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)

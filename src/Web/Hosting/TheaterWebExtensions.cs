@@ -4,7 +4,9 @@ using AgentTheater.Web.Api;
 using AgentTheater.Web.OpenAi;
 using AgentTheater.Web.Runs;
 using Microsoft.AspNetCore.Builder;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
@@ -34,6 +36,27 @@ public static class TheaterWebExtensions
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower)));
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<RunLauncher>();
+
+        // Backpressure at the door: work beyond what the server holds waits in a bounded queue, then gets 429.
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<IOptions<TheaterWebOptions>>((limiter, web) =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                await Results.Problem(
+                    title: "Too many requests",
+                    detail: $"The server is serving {web.Value.MaxConcurrentRequests} requests and has {web.Value.MaxQueuedRequests} waiting (Web:MaxConcurrentRequests, Web:MaxQueuedRequests); retry after a second.",
+                    statusCode: StatusCodes.Status429TooManyRequests).ExecuteAsync(context.HttpContext);
+            };
+            limiter.AddConcurrencyLimiter(TheaterWebOptions.WorkPolicy, c =>
+            {
+                c.PermitLimit = web.Value.MaxConcurrentRequests;
+                c.QueueLimit = web.Value.MaxQueuedRequests;
+                c.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
+            });
+        });
         builder.Services.AddOpenAiEndpoints();
         return builder;
     }
@@ -64,6 +87,7 @@ public static class TheaterWebExtensions
         ArgumentNullException.ThrowIfNull(app);
         var options = app.Services.GetRequiredService<IOptions<TheaterWebOptions>>().Value;
         app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseRateLimiter();
         app.UseStatusCodePages();
         var page = new EmbeddedFileProvider(typeof(TheaterWebExtensions).Assembly, "AgentTheater.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
@@ -72,7 +96,7 @@ public static class TheaterWebExtensions
         var api = app.MapGroup("/api").AddEndpointFilter(ApiErrors.HandleAsync);
         api.MapRunEndpoints();
         api.MapSceneEndpoints();
-        app.MapOpenAiEndpoints();
+        app.MapGroup(string.Empty).RequireRateLimiting(TheaterWebOptions.WorkPolicy).MapOpenAiEndpoints();
         app.MapOpenApi();
         if (options.Dashboard)
         {

@@ -14,4 +14,18 @@ public sealed class TheaterWebOptions
 
     /// <summary>Serve the Orleans Dashboard at <c>/dashboard</c>.</summary>
     public bool Dashboard { get; set; } = true;
+
+    /// <summary>
+    /// Requests that do work (<c>/v1</c> completions, starting runs, forks, interventions, pause, resume, stop) served at
+    /// once; more wait in a queue of <see cref="MaxQueuedRequests"/>.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentRequests { get; set; } = 256;
+
+    /// <summary>Requests that do work waiting for one of <see cref="MaxConcurrentRequests"/>; beyond it, 429 with Retry-After.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxQueuedRequests { get; set; } = 1024;
+
+    /// <summary>The rate-limiting policy of requests that do work.</summary>
+    internal const string WorkPolicy = "work";
 }
