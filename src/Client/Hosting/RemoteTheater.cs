@@ -1,4 +1,5 @@
 using System.Net;
+using AgentTheater.Grains.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,8 @@ internal sealed class RemoteTheater(IHost host) : ITheater
     /// Connects to a cluster: its target is either gateways (<c>ip:port[,ip:port]</c>, static) or <c>redis://</c>
     /// followed by a StackExchange.Redis configuration string (e.g. <c>redis://127.0.0.1:6379</c>, with
     /// <c>,ssl=true</c> for TLS), where the client reads the live gateways from the silos' membership table; the
-    /// password comes from <see cref="RedisPassword"/> when it is not in the string.
+    /// password comes from <see cref="Secret"/> (<c>Cluster__RedisPassword</c>) when it is not in the string. With a
+    /// TLS certificate, the client speaks mutual TLS to the gateways (<see cref="ClusterTls"/>).
     /// </summary>
     public static async Task<RemoteTheater> ConnectAsync(ClusterAddress address, CancellationToken cancellationToken)
     {
@@ -37,12 +39,17 @@ internal sealed class RemoteTheater(IHost host) : ITheater
                 }
 
                 var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
-                options.Password = RedisPassword() ?? options.Password;
+                options.Password = Secret("Cluster__RedisPassword") ?? options.Password;
                 client.UseRedisClustering(o => o.ConfigurationOptions = options);
             }
             else
             {
                 client.UseStaticClustering(Gateways(cluster));
+            }
+
+            if (address.TlsCertificate is { } certificate)
+            {
+                client.UseClusterTls(new ClusterTlsSettings { CertificatePath = certificate, CertificatePassword = Secret("Cluster__Tls__CertificatePassword") });
             }
 
             client
@@ -54,22 +61,34 @@ internal sealed class RemoteTheater(IHost host) : ITheater
                 });
         });
         var host = builder.Build();
-        await host.StartAsync(cancellationToken);
+        using var connecting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        connecting.CancelAfter(TimeSpan.FromSeconds(address.ConnectSeconds));
+        try
+        {
+            await host.StartAsync(connecting.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            host.Dispose();
+            throw new TimeoutException(
+                $"no gateway of {cluster} (cluster id {address.ClusterId}) let this client in within {address.ConnectSeconds} s (--connect-timeout): is the cluster up, and do its silos and this client agree on TLS (--tls-certificate)?");
+        }
+
         return new RemoteTheater(host);
     }
 
     /// <summary>
-    /// The Redis password as the silos take it: <c>AGENTTHEATER_Cluster__RedisPassword</c>, else the secret file
-    /// <c>Cluster__RedisPassword</c> in <c>$AGENT_THEATER_SECRETS</c> (default /run/secrets); null when neither is there.
+    /// A secret setting as the silos take it: <c>AGENTTHEATER_{name}</c>, else the file <paramref name="name"/> in
+    /// <c>$AGENT_THEATER_SECRETS</c> (default /run/secrets); null when neither is there.
     /// </summary>
-    private static string? RedisPassword()
+    private static string? Secret(string name)
     {
-        if (Environment.GetEnvironmentVariable(EmbeddedTheater.EnvironmentPrefix + "Cluster__RedisPassword") is { Length: > 0 } variable)
+        if (Environment.GetEnvironmentVariable(EmbeddedTheater.EnvironmentPrefix + name) is { Length: > 0 } variable)
         {
             return variable;
         }
 
-        var file = Path.Combine(Environment.GetEnvironmentVariable("AGENT_THEATER_SECRETS") ?? "/run/secrets", "Cluster__RedisPassword");
+        var file = Path.Combine(Environment.GetEnvironmentVariable("AGENT_THEATER_SECRETS") ?? "/run/secrets", name);
         return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
     }
 

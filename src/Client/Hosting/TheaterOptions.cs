@@ -13,7 +13,9 @@ internal sealed record PoolDefaults(int Sequences, int Context);
 /// <param name="Target">Its gateways (<c>ip:port[,ip:port]</c>) or its Redis membership table (<c>redis://host:port</c>).</param>
 /// <param name="ClusterId">Cluster id.</param>
 /// <param name="ServiceId">Service id.</param>
-internal sealed record ClusterAddress(string Target, string ClusterId, string ServiceId);
+/// <param name="TlsCertificate">This client's certificate for a cluster that speaks TLS (null: plain).</param>
+/// <param name="ConnectSeconds">How long connecting may take before the command gives up.</param>
+internal sealed record ClusterAddress(string Target, string ClusterId, string ServiceId, string? TlsCertificate = null, int ConnectSeconds = 60);
 
 /// <summary>What the shared options said.</summary>
 /// <param name="Model">The <c>--model</c> given (null: the command's default model).</param>
@@ -44,6 +46,8 @@ internal sealed class TheaterOptions
     private readonly Option<string?>? _cluster;
     private readonly Option<string>? _clusterId;
     private readonly Option<string>? _serviceId;
+    private readonly Option<string?>? _tlsCertificate;
+    private readonly Option<int>? _connectTimeout;
 
     private TheaterOptions(PoolDefaults? embedded, string? modelDescription, bool attributionSwitch, bool cluster, bool clusterRequired)
     {
@@ -76,6 +80,15 @@ internal sealed class TheaterOptions
             };
             _clusterId = new Option<string>("--cluster-id") { Description = "Cluster id of --cluster", DefaultValueFactory = _ => DefaultId };
             _serviceId = new Option<string>("--service-id") { Description = "Service id of --cluster", DefaultValueFactory = _ => DefaultId };
+            _connectTimeout = new Option<int>("--connect-timeout")
+            {
+                Description = "Seconds to wait for the cluster's gateways before giving up",
+                DefaultValueFactory = _ => 60,
+            };
+            _tlsCertificate = new Option<string?>("--tls-certificate")
+            {
+                Description = "A cluster whose silos use TLS (Cluster:Tls): this client's certificate (.pfx, password in AGENTTHEATER_Cluster__Tls__CertificatePassword)",
+            };
         }
     }
 
@@ -94,7 +107,7 @@ internal sealed class TheaterOptions
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (var option in new Option?[] { _model, _sequences, _context, _verbose, _hostKv, _noAttribution, _cluster, _clusterId, _serviceId })
+        foreach (var option in new Option?[] { _model, _sequences, _context, _verbose, _hostKv, _noAttribution, _cluster, _clusterId, _serviceId, _tlsCertificate, _connectTimeout })
         {
             if (option is not null)
             {
@@ -108,7 +121,7 @@ internal sealed class TheaterOptions
     {
         ArgumentNullException.ThrowIfNull(result);
         var cluster = _cluster is not null && result.GetValue(_cluster) is { } target
-            ? new ClusterAddress(target, result.GetValue(_clusterId!)!, result.GetValue(_serviceId!)!)
+            ? new ClusterAddress(target, result.GetValue(_clusterId!)!, result.GetValue(_serviceId!)!, result.GetValue(_tlsCertificate!), CommandErrors.InRange("--connect-timeout", result.GetValue(_connectTimeout!), 1, 3600))
             : null;
         return new TheaterSettings(
             _model is null ? null : result.GetValue(_model),

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using AgentTheater.Grains;
+using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
 using AgentTheater.Grains.Storage;
@@ -81,6 +82,11 @@ public static class TheaterSiloHostingExtensions
                     break;
                 default:
                     throw new NotSupportedException($"Cluster:Provider '{cluster.Provider}' is not available in this build.");
+            }
+
+            if (cluster.Tls.Enabled)
+            {
+                silo.UseClusterTls(cluster.Tls);
             }
 
             if (!string.IsNullOrWhiteSpace(cluster.SiloName))

@@ -1,3 +1,4 @@
+using AgentTheater.Grains.Cluster;
 using System.ComponentModel.DataAnnotations;
 
 namespace AgentTheater.Silo.Hosting;
@@ -64,6 +65,9 @@ public sealed class TheaterClusterOptions : IValidatableObject
     /// environment variable <c>Cluster__Metadata__gpu=true</c>). The model is added from <c>Inference:ModelPath</c>.
     /// </summary>
     public Dictionary<string, string> Metadata { get; set; } = [];
+
+    /// <summary>Mutual TLS between silos and with clients (<c>Cluster:Tls:CertificatePath</c>, ...); off when no certificate is set.</summary>
+    public ClusterTlsSettings Tls { get; set; } = new();
 
     /// <summary>Rules across settings.</summary>
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
