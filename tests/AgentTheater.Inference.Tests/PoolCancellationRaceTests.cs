@@ -66,7 +66,7 @@ public sealed class PoolCancellationRaceTests(TinyModelFixture fixture)
         int[][] beginnings = [.. Enumerable.Range(0, 3).Select(_ => RandomTokens(random, 24))];
         var alone = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
         var cancelledTotal = 0;
-        for (var round = 0; round < 24; round++)
+        for (var round = 0; round < 40; round++)
         {
             var requests = new List<(int[] Prompt, Task<GenerationResult> Result, bool Cancellable)>();
             var count = random.Next(4, 8);
