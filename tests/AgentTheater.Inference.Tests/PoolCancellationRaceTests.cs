@@ -71,6 +71,7 @@ public sealed class PoolCancellationRaceTests(TinyModelFixture fixture)
             var requests = new List<(int[] Prompt, Task<GenerationResult> Result, bool Cancellable)>();
             var count = random.Next(4, 8);
             schedule.StartRound();
+            var cancelledBefore = pool.Statistics.Cancelled;
             for (var i = 0; i < count; i++)
             {
                 int[] prompt = [SyntheticVocabulary.BosId, .. beginnings[random.Next(beginnings.Length)], .. RandomTokens(random, random.Next(24, 120))];
@@ -84,8 +85,6 @@ public sealed class PoolCancellationRaceTests(TinyModelFixture fixture)
 
             // Counted from here: a step of the last round ending now must not cancel a request before the pool has it.
             schedule.Arm();
-
-            var cancelledBefore = pool.Statistics.Cancelled;
             var cancelled = 0;
             foreach (var (prompt, result, cancellable) in requests)
             {
@@ -124,7 +123,7 @@ public sealed class PoolCancellationRaceTests(TinyModelFixture fixture)
 
         TestContext.Current.TestOutputHelper?.WriteLine($"{cancelledTotal} cancelled, {pool.Statistics.Steps} steps, {pool.Statistics.Restores} restores");
 
-        // The schedule did what it is for: cancelled requests, and a freed sequence reused.
+        // The schedule did what it is for.
         Assert.True(cancelledTotal >= 10, $"seed {seed}: only {cancelledTotal} requests were cancelled");
     }
 
