@@ -676,9 +676,17 @@ public sealed partial class InferencePool
             return;
         }
 
+        // Out of its queue before Release frees its sequence: a job cancelled mid-prefill and left in _running would
+        // have its next prompt chunk fed by BuildBatch into the sequence AdmitWaiting just gave another job, at that
+        // job's positions. Its KV needs no clearing: the sequence holds exactly the slot's Cached tokens (steps are
+        // whole), and the next owner's Attach removes all past the prefix it reuses.
         if (job.Slot is null)
         {
             _waiting.Remove(job);
+        }
+        else
+        {
+            _running.Remove(job);
         }
 
         Release(job);
