@@ -4,4 +4,4 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddTheaterSilo();
 var app = builder.Build();
 app.MapTheaterEndpoints();
-app.Run();
+return await app.RunTheaterSiloAsync();
