@@ -51,6 +51,7 @@ public sealed class ModelFileFuzzTests : IDisposable
             }
         }
 
+        _output.WriteLine($"{cuts.Count} cuts in {_layout.Count} parts");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
