@@ -15,5 +15,4 @@ catch (OptionsValidationException e)
 
 var app = builder.Build();
 app.MapTheaterEndpoints();
-app.Run();
-return 0;
+return await app.RunTheaterSiloAsync();

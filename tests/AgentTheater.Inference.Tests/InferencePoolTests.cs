@@ -1,5 +1,4 @@
 using AgentTheater.Inference.Engine;
-using AgentTheater.Inference.Gguf;
 using AgentTheater.Inference.Native;
 
 namespace AgentTheater.Inference.Tests;
@@ -363,11 +362,14 @@ public sealed class InferencePoolTests(TinyModelFixture fixture)
         var bytes = File.ReadAllBytes(fixture.ModelPath);
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
 
-        Assert.Contains(missing, Assert.Throws<FileNotFoundException>(() => LlamaModel.Load(missing)).Message, StringComparison.Ordinal);
-        Assert.Contains(text, Assert.Throws<GgufFormatException>(() => LlamaModel.Load(text)).Message, StringComparison.Ordinal);
-        var error = Assert.Throws<GgufFormatException>(() => LlamaModel.Load(truncated));
-        Assert.Contains("truncated", error.Message, StringComparison.Ordinal);
-        Assert.Contains(truncated, error.Message, StringComparison.Ordinal);
+        var notFound = Assert.Throws<ModelFileException>(() => LlamaModel.Load(missing));
+        var notGguf = Assert.Throws<ModelFileException>(() => LlamaModel.Load(text));
+        var cut = Assert.Throws<ModelFileException>(() => LlamaModel.Load(truncated));
+
+        Assert.Equal((ModelFileProblem.NotFound, ModelFileProblem.NotGguf, ModelFileProblem.Truncated), (notFound.Kind, notGguf.Kind, cut.Kind));
+        Assert.StartsWith(missing + ": ", notFound.Message, StringComparison.Ordinal);
+        Assert.StartsWith(text + ": ", notGguf.Message, StringComparison.Ordinal);
+        Assert.StartsWith(truncated + ": truncated", cut.Message, StringComparison.Ordinal);
     }
 
     private static GenerationRequest Greedy(string prompt, int maxTokens) => new()

@@ -1,7 +1,6 @@
 using AgentTheater.Grains.Scenarios;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Gguf;
-using AgentTheater.Inference.Native;
 
 namespace AgentTheater.Client.Commands;
 
@@ -17,7 +16,7 @@ internal static class CommandErrors
         {
             return await action();
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or GgufFormatException or ModelLoadException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or GgufFormatException or ModelFileException)
         {
             Console.Error.WriteLine($"agent-theater: error: {e.Message}");
             return InputError;

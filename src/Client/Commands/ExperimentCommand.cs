@@ -53,7 +53,7 @@ internal static class ExperimentCommand
 
             // The experiment plays without role attribution: it measures the simulator, not the detector.
             var theaterSettings = theaterOptions.Read(result) with { Attribution = false };
-            var modelPath = DefaultModel.Resolve(theaterSettings.Model, Directory.GetCurrentDirectory());
+            var modelPath = DefaultModel.Check(DefaultModel.Resolve(theaterSettings.Model, Directory.GetCurrentDirectory()));
             var experimentId = RunRecord.NewRunId("twenty-questions");
             var folder = new RunFolder(Path.Combine(result.GetValue(output)!, experimentId));
             Directory.CreateDirectory(folder.Path);

@@ -46,7 +46,7 @@ internal static class ForkCommand
                     throw new FileNotFoundException($"'{run.StatePath}' does not exist: the run was not played on an embedded silo (fork it with --cluster).", run.StatePath);
                 }
 
-                var model = DefaultModel.Resolve(settings.Model ?? run.ReadRunInfo()?.Model, Directory.GetCurrentDirectory());
+                var model = DefaultModel.Check(DefaultModel.Resolve(settings.Model ?? run.ReadRunInfo()?.Model, Directory.GetCurrentDirectory()));
                 Console.Error.WriteLine($"fork of {run.RunId}: model {model}; state in {run.StatePath}");
                 silo = new EmbeddedSilo(model, run.StatePath);
             }

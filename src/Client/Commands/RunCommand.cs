@@ -40,13 +40,17 @@ internal static class RunCommand
                 throw new ArgumentException($"--trace-sampling: {sampling} is out of range (0 to 1).", "--trace-sampling");
             }
 
+            // An embedded run checks its model before it writes or starts anything: a bad file is one line, and no run folder.
+            var scenarioPath = Path.GetFullPath(path);
+            var model = settings.Cluster is null
+                ? DefaultModel.Check(DefaultModel.Resolve(settings.Model ?? scenario.Model, Path.GetDirectoryName(scenarioPath)!))
+                : null;
             var runId = RunRecord.NewRunId(scenario.Name);
             var folder = new RunFolder(Path.Combine(result.GetValue(output)!, runId));
-            var scenarioPath = Path.GetFullPath(path);
             Console.Error.WriteLine($"run {runId}{(settings.Cluster is { } on ? $" on cluster {on.Target}" : "")}: {ScenarioFile.Describe(scenario)}");
             await using var theater = settings.Cluster is { } cluster
                 ? await ConnectAsync(settings, cluster, scenarioPath, runId, folder, cancellationToken)
-                : await StartEmbeddedAsync(settings, scenarioPath, scenario.Model, runId, folder, sampling, cancellationToken);
+                : await StartEmbeddedAsync(settings, scenarioPath, model!, runId, folder, sampling, cancellationToken);
             var summary = await ConsoleProgress.ShowAsync(progress => ScenarioRunner.RunAsync(theater.Grains, scenario, runId, folder, progress, cancellationToken));
             return Report(summary, folder);
         }));
@@ -64,10 +68,9 @@ internal static class RunCommand
     }
 
     private static Task<ITheater> StartEmbeddedAsync(
-        TheaterSettings settings, string scenarioPath, string? scenarioModel, string runId, RunFolder folder, double traceSampling, CancellationToken cancellationToken)
+        TheaterSettings settings, string scenarioPath, string model, string runId, RunFolder folder, double traceSampling, CancellationToken cancellationToken)
     {
         // The silo keeps its state in the run folder, so the folder comes first.
-        var model = DefaultModel.Resolve(settings.Model ?? scenarioModel, Path.GetDirectoryName(scenarioPath)!);
         Directory.CreateDirectory(folder.Path);
         folder.WriteText(RunLauncher.ScenarioFileName, File.ReadAllText(scenarioPath));
         folder.WriteRunInfo(new RunInfo(runId, scenarioPath, model, null));

@@ -45,9 +45,9 @@ internal static class ServeCommand
             }
 
             var httpPort = CommandErrors.InRange("--port", result.GetValue(port), 0, 65535);
+            var model = DefaultModel.Check(DefaultModel.Resolve(settings.Model, Directory.GetCurrentDirectory()));
             var runs = result.GetValue(output)!;
             Directory.CreateDirectory(runs);
-            var model = DefaultModel.Resolve(settings.Model, Directory.GetCurrentDirectory());
             var dashboard = !result.GetValue(noDashboard);
 
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });

@@ -1,4 +1,5 @@
 using AgentTheater.Client.Progress;
+using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Gguf;
 
 namespace AgentTheater.Client.Hosting;
@@ -33,6 +34,18 @@ internal static class DefaultModel
 
         Console.Error.WriteLine($"warning: models/{FileName} not found; playing with a synthetic model of random weights (its lines are noise).");
         return Synthetic("tiny", "q8_0");
+    }
+
+    /// <summary>
+    /// Checks the model a silo is about to start on (<see cref="ModelFile.Check"/>, with llama.cpp loaded from the folder
+    /// the embedded silo would load it from), before anything is written: a bad file is one error line naming it.
+    /// </summary>
+    /// <returns><paramref name="path"/>.</returns>
+    /// <exception cref="ModelFileException">The file cannot be played.</exception>
+    public static string Check(string path)
+    {
+        ModelFile.Check(path, EmbeddedTheater.NativeDirectory());
+        return path;
     }
 
     /// <summary>The synthetic model cached for <paramref name="shape"/>/<paramref name="type"/>, written on first use.</summary>

@@ -4,6 +4,7 @@ using AgentTheater.Grains;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
 using AgentTheater.Grains.Storage;
+using AgentTheater.Inference.Engine;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -36,6 +37,15 @@ internal sealed class EmbeddedTheater(IHost host) : ITheater
     public IGrainFactory Grains { get; } = host.Services.GetRequiredService<IGrainFactory>();
 
     public IServiceProvider Services => host.Services;
+
+    /// <summary>
+    /// The folder the embedded silo loads llama.cpp from (<c>AGENTTHEATER_Inference__NativeDirectory</c>), or null for
+    /// the automatic choice.
+    /// </summary>
+    public static string? NativeDirectory() =>
+        new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build()[$"{InferencePoolOptions.SectionName}:{nameof(InferencePoolOptions.NativeDirectory)}"] is { Length: > 0 } folder
+            ? folder
+            : null;
 
     public static async Task<EmbeddedTheater> StartAsync(EmbeddedTheaterSettings settings, CancellationToken cancellationToken)
     {

@@ -20,7 +20,19 @@ internal sealed partial class InferencePoolStartup(IServiceProvider services, In
         lifecycle.Subscribe(nameof(InferencePoolStartup), ServiceLifecycleStage.ApplicationServices, _ =>
         {
             var started = Stopwatch.GetTimestamp();
-            var pool = services.GetRequiredService<InferencePool>();
+            InferencePool pool;
+            try
+            {
+                pool = services.GetRequiredService<InferencePool>();
+            }
+            catch (ModelFileException e)
+            {
+                // Checked before the host started (InferenceModelCheck), so the file changed since, or llama.cpp refused
+                // the GPU load the check does not do: the same line, then the silo's start fails.
+                InferenceModelCheck.LogModelRejected(logger, e.FilePath, e.Problem);
+                throw;
+            }
+
             telemetry.Observe(pool);
             var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             LogLoaded(logger, pool.Model.Path, milliseconds);

@@ -9,9 +9,59 @@ public enum GgmlType : uint
     Q8_0 = 8,
 }
 
+/// <summary>How a ggml tensor type stores its values.</summary>
+/// <param name="Name">ggml's name for the type, e.g. <c>q4_K</c>.</param>
+/// <param name="BlockSize">Values per block (1 for unquantised types).</param>
+/// <param name="BlockBytes">Bytes per block.</param>
+public readonly record struct GgmlTypeLayout(string Name, int BlockSize, int BlockBytes);
+
 /// <summary>Block sizes and byte counts of the ggml tensor types.</summary>
 public static class GgmlTypeInfo
 {
+    // ggml's type_traits in llama.cpp b7347 (GGML_TYPE_COUNT = 40): the types a GGUF tensor may have. Gaps are types
+    // ggml removed (4, 5, 31-33, 36-38); their block size is 0 there and gguf.cpp refuses them.
+    private static readonly Dictionary<uint, GgmlTypeLayout> Layouts = new()
+    {
+        [0] = new("f32", 1, 4),
+        [1] = new("f16", 1, 2),
+        [2] = new("q4_0", 32, 18),
+        [3] = new("q4_1", 32, 20),
+        [6] = new("q5_0", 32, 22),
+        [7] = new("q5_1", 32, 24),
+        [8] = new("q8_0", 32, 34),
+        [9] = new("q8_1", 32, 36),
+        [10] = new("q2_K", 256, 84),
+        [11] = new("q3_K", 256, 110),
+        [12] = new("q4_K", 256, 144),
+        [13] = new("q5_K", 256, 176),
+        [14] = new("q6_K", 256, 210),
+        [15] = new("q8_K", 256, 292),
+        [16] = new("iq2_xxs", 256, 66),
+        [17] = new("iq2_xs", 256, 74),
+        [18] = new("iq3_xxs", 256, 98),
+        [19] = new("iq1_s", 256, 50),
+        [20] = new("iq4_nl", 32, 18),
+        [21] = new("iq3_s", 256, 110),
+        [22] = new("iq2_s", 256, 82),
+        [23] = new("iq4_xs", 256, 136),
+        [24] = new("i8", 1, 1),
+        [25] = new("i16", 1, 2),
+        [26] = new("i32", 1, 4),
+        [27] = new("i64", 1, 8),
+        [28] = new("f64", 1, 8),
+        [29] = new("iq1_m", 256, 56),
+        [30] = new("bf16", 1, 2),
+        [34] = new("tq1_0", 256, 54),
+        [35] = new("tq2_0", 256, 66),
+        [39] = new("mxfp4", 32, 17),
+    };
+
+    /// <summary>
+    /// The layout of ggml type <paramref name="type"/> as llama.cpp b7347 knows it, or null for a type it does not load
+    /// (removed, or past <c>GGML_TYPE_COUNT</c>).
+    /// </summary>
+    public static GgmlTypeLayout? Layout(uint type) => Layouts.TryGetValue(type, out var layout) ? layout : null;
+
     /// <summary>Values per quantisation block (1 for unquantised types).</summary>
     public static int BlockSize(GgmlType type) => type switch
     {

@@ -47,7 +47,9 @@ public static partial class LlamaLibrary
     public static LlamaRuntimeInfo? Info => _info;
 
     /// <summary>
-    /// Loads llama.cpp. Later calls return the first result (a process can load one build only).
+    /// Loads llama.cpp. Later calls return the first result (a process can load one build only); a later call's
+    /// logger receives llama.cpp's log, starting with what was loaded, when the first call gave none (a model checked
+    /// before its host started).
     /// </summary>
     /// <param name="nativeDirectory">Folder holding libllama; null to use the environment or the automatic choice.</param>
     /// <param name="logger">Receives llama.cpp's log lines.</param>
@@ -58,6 +60,13 @@ public static partial class LlamaLibrary
         {
             if (_info is not null)
             {
+                if (logger is not null && _log == NullLogger.Instance)
+                {
+                    _log = logger;
+                    var loaded = string.Join("; ", _info.Devices);
+                    LogLoaded(_log, _info.Backend, _info.Directory, loaded);
+                }
+
                 return _info;
             }
 

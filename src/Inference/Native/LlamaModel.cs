@@ -1,16 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using AgentTheater.Inference.Engine;
 using AgentTheater.Inference.Gguf;
 
 namespace AgentTheater.Inference.Native;
-
-/// <summary>llama.cpp refused a model file that parsed as GGUF; the message carries llama.cpp's reason.</summary>
-public sealed class ModelLoadException(string path, string reason)
-    : Exception($"{path}: llama.cpp could not load the model: {reason}")
-{
-    /// <summary>The model file.</summary>
-    public string FilePath { get; } = path;
-}
 
 /// <summary>One chat turn for <see cref="LlamaModel.ApplyChatTemplate"/>.</summary>
 /// <param name="Role">"system", "user" or "assistant".</param>
@@ -122,16 +115,15 @@ public sealed class LlamaModel : IDisposable
     internal IntPtr Handle => _handle.DangerousGetHandle();
 
     /// <summary>
-    /// Loads <paramref name="path"/>. The header is checked first, so a missing, foreign or truncated file
-    /// gives <see cref="FileNotFoundException"/> or <see cref="GgufFormatException"/> naming the file.
+    /// Loads <paramref name="path"/>. The file passes <see cref="ModelFile.CheckHeader"/> first, so a missing, foreign,
+    /// truncated or corrupt file is reported naming the file, and never reaches llama.cpp.
     /// </summary>
     /// <param name="path">A GGUF file.</param>
     /// <param name="gpuLayers">Layers to offload to the GPU; negative for all (ignored on the CPU build).</param>
-    /// <exception cref="ModelLoadException">llama.cpp refused the file.</exception>
+    /// <exception cref="ModelFileException">The file fails a check, or llama.cpp refused it.</exception>
     public static LlamaModel Load(string path, int gpuLayers = -1)
     {
-        var full = System.IO.Path.GetFullPath(path);
-        var header = GgufFile.Read(full);
+        var header = ModelFile.CheckHeader(path);
         if (LlamaLibrary.Info is null)
         {
             LlamaLibrary.Initialize();
@@ -139,17 +131,48 @@ public sealed class LlamaModel : IDisposable
 
         var parameters = LlamaApi.llama_model_default_params();
         parameters.n_gpu_layers = gpuLayers < 0 ? 999 : gpuLayers;
+        var handle = LoadHandle(header.Path, parameters);
+        return new LlamaModel(header.Path, handle, header);
+    }
+
+    /// <summary>
+    /// Has llama.cpp load <paramref name="path"/> (a file that passed <see cref="ModelFile.CheckHeader"/>) and frees it:
+    /// on the CPU, with the weights mapped from the file, neither copied into repacked CPU buffers nor into pinned host
+    /// memory, so it costs little more than building the vocabulary.
+    /// </summary>
+    /// <exception cref="ModelFileException">llama.cpp refused the file.</exception>
+    internal static void CheckLoads(string path)
+    {
+        var parameters = LlamaApi.llama_model_default_params();
+        parameters.n_gpu_layers = 0;
+        parameters.use_mmap = true;
+        parameters.use_extra_bufts = false;
+        parameters.no_host = true;
+        LoadHandle(path, parameters).Dispose();
+    }
+
+    private static SafeLlamaModelHandle LoadHandle(string path, LlamaModelParams parameters)
+    {
         _ = LlamaLibrary.TakeRecentErrors();
-        var pointer = LlamaApi.llama_model_load_from_file(full, parameters);
+        var pointer = LlamaApi.llama_model_load_from_file(path, parameters);
         if (pointer == IntPtr.Zero)
         {
-            var reason = LlamaLibrary.TakeRecentErrors();
-            throw new ModelLoadException(full, reason.Length > 0 ? reason : "no reason given");
+            throw new ModelFileException(path, ModelFileProblem.RefusedByLlama, $"llama.cpp could not load the model: {LoadError(LlamaLibrary.TakeRecentErrors())}");
         }
 
         var handle = new SafeLlamaModelHandle();
         Marshal.InitHandle(handle, pointer);
-        return new LlamaModel(full, handle, header);
+        return handle;
+    }
+
+    /// <summary>llama.cpp's reason for refusing a model: its "error loading model" line when there is one, else every warning.</summary>
+    private static string LoadError(string logged)
+    {
+        const string Marker = "error loading model: ";
+        var at = logged.IndexOf(Marker, StringComparison.Ordinal);
+        return at >= 0 ? logged[(at + Marker.Length)..].Split('\n')[0].Trim()
+            : logged.Length > 0 ? logged
+            : "no reason given";
     }
 
     /// <summary>Tokenises <paramref name="text"/>.</summary>

@@ -4,6 +4,7 @@ using AgentTheater.Grains;
 using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Diagnostics;
 using AgentTheater.Grains.Hosting;
+using AgentTheater.Grains.Inference;
 using AgentTheater.Grains.Storage;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Web.Hosting;
@@ -185,6 +186,25 @@ public static class TheaterSiloHostingExtensions
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// Runs the silo, as <see cref="WebApplication.RunAsync"/> does, once its model passes <see cref="InferenceModelCheck"/>.
+    /// A model that fails it stops the silo before it listens or joins its cluster (it is never ready), with one log line.
+    /// </summary>
+    /// <returns>The process exit code: 0, or <see cref="InferenceModelCheck.ExitCode"/> for a model that fails the check.</returns>
+    public static async Task<int> RunTheaterSiloAsync(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (!InferenceModelCheck.Passes(app.Services))
+        {
+            // Disposing flushes the console log, so the line is written before the process exits.
+            await app.DisposeAsync();
+            return InferenceModelCheck.ExitCode;
+        }
+
+        await app.RunAsync();
+        return 0;
     }
 
     private static IPAddress AdvertisedAddress(TheaterClusterOptions cluster)
