@@ -145,6 +145,12 @@ public static class ScenarioFile
             reader.Error(scanner.CurrentPosition, "", "invalid YAML: is a '[' or '{' before this point left unclosed?");
             return null;
         }
+        catch (ArgumentOutOfRangeException)
+        {
+            // YamlDotNet 16 converts "\UFFFFFFFF" or a low surrogate escape before a high one ("\uDC00\uD800") without checking.
+            reader.Error(scanner.CurrentPosition, "", "invalid YAML: an escape sequence (\\u or \\U) before this point names no Unicode character");
+            return null;
+        }
 
         if (stream.Documents.Count == 0)
         {
