@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text;
 using AgentTheater.Grains.Scenarios;
 
 namespace AgentTheater.Grains.Tests;
@@ -26,6 +28,75 @@ public sealed class ScenarioFileLimitsTests
         Assert.Equal(2, only.Line);
         Assert.InRange(only.Column, 1, line.Length);
         Assert.Equal("invalid YAML: an escape sequence (\\u or \\U) before this point names no Unicode character", only.Message);
+    }
+
+    [Fact]
+    public void Parse_ThousandsOfOpenBrackets_IsANestingErrorAtTheFirstTooDeep()
+    {
+        var only = SingleError("scenes: " + new string('[', 5_000) + new string(']', 5_000) + "\n");
+
+        // The top mapping is the first level, so the 64th '[' is one too many.
+        Assert.Equal((1, 8 + ScenarioFile.MaxNesting, ""), (only.Line, only.Column, only.Field));
+        Assert.Equal("nesting deeper than 64 levels; a scenario needs a handful", only.Message);
+    }
+
+    [Fact]
+    public void Parse_ThousandsOfNestedListLines_IsANestingError()
+    {
+        var lines = string.Concat(Enumerable.Range(0, 3_000).Select(i => new string(' ', 2 * i) + "-\n"));
+
+        var only = SingleError("characters:\n" + lines);
+
+        Assert.Equal(1 + ScenarioFile.MaxNesting, only.Line);
+        Assert.StartsWith("nesting deeper than 64 levels", only.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Parse_BillionLaughs_IsRefusedAtTheAliasThatRepeatsTooMuch_Quickly(bool asKey)
+    {
+        var yaml = new StringBuilder("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (var level = 1; level <= 8; level++)
+        {
+            yaml.Append($"l{level}: &l{level} [").AppendJoin(", ", Enumerable.Repeat($"*l{level - 1}", 9)).Append("]\n");
+        }
+
+        yaml.Append(asKey ? "? *l8\n: boom\n" : "boom: *l8\n");
+        var clock = Stopwatch.StartNew();
+
+        var only = SingleError(yaml.ToString());
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        Assert.Equal(6, only.Line);
+        Assert.Equal("more than 100,000 values, counting each alias as the values it repeats; a scenario needs far fewer", only.Message);
+    }
+
+    [Fact]
+    public void Parse_AliasesNestedDeeperThanTheLimit_IsANestingError()
+    {
+        var yaml = new StringBuilder("a0: &a0 [x]\n");
+        for (var level = 1; level <= 100; level++)
+        {
+            yaml.Append($"a{level}: &a{level} [*a{level - 1}]\n");
+        }
+
+        var only = SingleError(yaml.ToString());
+
+        // Line k + 1 holds a list (level 2) repeating a{k-1}, itself k levels deep.
+        Assert.Equal(ScenarioFile.MaxNesting, only.Line);
+        Assert.Equal("nesting deeper than 64 levels through aliases; a scenario needs a handful", only.Message);
+    }
+
+    [Theory]
+    [InlineData("a: &x [*x]\n", "alias '*x' is inside the node it names (a recursive alias)")]
+    [InlineData("a: &x {b: *x}\n", "alias '*x' is inside the node it names (a recursive alias)")]
+    [InlineData("a: *nowhere\n", "alias '*nowhere' names no anchor ('&nowhere') before it")]
+    public void Parse_AliasWithoutACompleteAnchor_IsAPositionedError(string yaml, string message)
+    {
+        var only = SingleError(yaml);
+
+        Assert.Equal((1, message), (only.Line, only.Message));
     }
 
     private static ScenarioError SingleError(string yaml)

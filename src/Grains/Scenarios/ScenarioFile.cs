@@ -18,6 +18,12 @@ public static class ScenarioFile
     /// <summary>Who speaks an intervention that does not say.</summary>
     public const string DefaultSpeaker = "User";
 
+    /// <summary>Deepest nesting of lists and mappings read (the scenario format itself needs four levels).</summary>
+    public const int MaxNesting = 64;
+
+    /// <summary>Most YAML values read, counting each alias as the values it repeats (the shipped scenarios have a few hundred).</summary>
+    public const long MaxYamlNodes = 100_000;
+
     private static readonly string[] ScenarioFields = ["name", "model", "prompt_format", "memory", "replicas", "watch_roles", "sampling", "characters", "scenes"];
     private static readonly string[] MemoryFields = ["summary"];
     private static readonly (string Name, MemorySummary Summary)[] MemorySummaries = [("none", MemorySummary.None), ("model", MemorySummary.Model)];
@@ -132,7 +138,12 @@ public static class ScenarioFile
         var stream = new YamlStream();
         try
         {
-            stream.Load(new Parser(scanner));
+            stream.Load(new BoundedYamlParser(new Parser(scanner), MaxNesting, MaxYamlNodes));
+        }
+        catch (YamlLimitException e)
+        {
+            reader.Error(e.Start, "", e.Message);
+            return null;
         }
         catch (YamlException e)
         {
