@@ -99,6 +99,22 @@ public sealed class ScenarioFileLimitsTests
         Assert.Equal((1, message), (only.Line, only.Message));
     }
 
+    [Fact]
+    public void Parse_HugeValueInAnError_IsQuotedShortened()
+    {
+        var only = SingleError(MinimalCast.Replace("present: [innkeeper]", $"present: [{new string('x', 100_000)}]", StringComparison.Ordinal));
+
+        Assert.Equal(("scenes[0].present[0]", $"unknown character '{new string('x', 40)}... (100,000 characters)' (characters: innkeeper)"), (only.Field, only.Message));
+    }
+
+    [Fact]
+    public void Parse_ControlAndInvisibleCharactersInAnError_AreEscaped()
+    {
+        var only = SingleError("replicas: \"1\\e[31m\u200D\"\n" + MinimalCast);
+
+        Assert.Equal("expected an integer, got '1\\u001B[31m\\u200D'", only.Message);
+    }
+
     private static ScenarioError SingleError(string yaml)
     {
         var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse(yaml, "hostile.yaml"));

@@ -42,6 +42,7 @@ internal sealed class BoundedYamlParser(IParser inner, int maxDepth, long maxNod
                 break;
             case SequenceEnd or MappingEnd:
                 var collection = open.Pop();
+
                 var depth = collection.Deepest - collection.Level + 1;
                 if (collection.Anchor is { } anchor)
                 {
@@ -62,10 +63,10 @@ internal sealed class BoundedYamlParser(IParser inner, int maxDepth, long maxNod
             case AnchorAlias alias:
                 if (!anchors.TryGetValue(alias.Value.Value, out var named))
                 {
-                    var inside = open.Any(o => o.Anchor == alias.Value.Value);
-                    throw Limit(alias, inside
-                        ? $"alias '*{alias.Value.Value}' is inside the node it names (a recursive alias)"
-                        : $"alias '*{alias.Value.Value}' names no anchor ('&{alias.Value.Value}') before it");
+                    var name = alias.Value.Value;
+                    throw Limit(alias, open.Any(o => o.Anchor == name)
+                        ? $"alias {MessageText.Quote("*" + name)} is inside the node it names (a recursive alias)"
+                        : $"alias {MessageText.Quote("*" + name)} names no anchor ({MessageText.Quote("&" + name)}) before it");
                 }
 
                 Count(named.Nodes, alias);

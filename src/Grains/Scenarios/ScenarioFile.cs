@@ -147,7 +147,7 @@ public static class ScenarioFile
         }
         catch (YamlException e)
         {
-            reader.Error(e.Start, "", $"invalid YAML: {e.Message}");
+            reader.Error(e.Start, "", $"invalid YAML: {MessageText.Yaml(e.Message)}");
             return null;
         }
         catch (InvalidOperationException)
@@ -283,7 +283,7 @@ public static class ScenarioFile
             if (playedIn.Count > 0 && playedIn.All(s => forced.Turn >= s.MaxTurns))
             {
                 var longest = playedIn.Max(s => s.MaxTurns);
-                reader.Error(forced.Node, forced.Field, $"must be less than the max_turns of a scene '{forced.CharacterId}' plays in ({longest}), got {forced.Turn}");
+                reader.Error(forced.Node, forced.Field, $"must be less than the max_turns of a scene {MessageText.Quote(forced.CharacterId)} plays in ({longest}), got {forced.Turn}");
             }
         }
     }
@@ -371,11 +371,11 @@ public static class ScenarioFile
         {
             if (characterIds is not null && !characterIds.Contains(item.Value, StringComparer.Ordinal))
             {
-                reader.Error(item.Node, item.Field, $"unknown character '{item.Value}' (characters: {string.Join(", ", characterIds)})");
+                reader.Error(item.Node, item.Field, $"unknown character {MessageText.Quote(item.Value)} (characters: {MessageText.List(characterIds)})");
             }
             else if (present.Contains(item.Value, StringComparer.Ordinal))
             {
-                reader.Error(item.Node, item.Field, $"'{item.Value}' is listed twice");
+                reader.Error(item.Node, item.Field, $"{MessageText.Quote(item.Value)} is listed twice");
             }
             else
             {
@@ -407,7 +407,7 @@ public static class ScenarioFile
             var to = reader.OptionalString(map, "to");
             if (to is not null && !present.Contains(to, StringComparer.Ordinal) && map.Value("to") is { } toNode)
             {
-                reader.Error(toNode, map.Path("to"), $"'{to}' is not present in scene '{sceneId}' (present: {string.Join(", ", present)})");
+                reader.Error(toNode, map.Path("to"), $"{MessageText.Quote(to)} is not present in scene {MessageText.Quote(sceneId)} (present: {MessageText.List(present)})");
             }
 
             interventions.Add(new InterventionDefinition(
@@ -430,7 +430,7 @@ public static class ScenarioFile
 
         if (!seen.TryAdd(value, node.Start.Line))
         {
-            reader.Error(node, map.Path(key), $"duplicate {what} '{value}' (first on line {seen[value]})");
+            reader.Error(node, map.Path(key), $"duplicate {what} {MessageText.Quote(value)} (first on line {seen[value]})");
         }
     }
 }

@@ -45,7 +45,7 @@ internal sealed class YamlFieldReader(string file)
             {
                 var closest = FieldSuggestion.Closest(name, known);
                 var hint = closest is null ? $"known fields: {string.Join(", ", known)}" : $"did you mean '{closest}'?";
-                Error(key, fields.Path(name), $"unknown field '{name}' ({hint})");
+                Error(key, fields.Path(MessageText.Plain(name)), $"unknown field {MessageText.Quote(name)} ({hint})");
             }
         }
 
@@ -77,7 +77,7 @@ internal sealed class YamlFieldReader(string file)
         var names = choices.Select(c => c.Name).ToArray();
         var closest = FieldSuggestion.Closest(text, names);
         var hint = closest is null ? "" : $"did you mean '{closest}'? ";
-        Error(map.Value(key) ?? map.Node, map.Path(key), $"unknown {what} '{text}' ({hint}{plural}: {string.Join(", ", names)})");
+        Error(map.Value(key) ?? map.Node, map.Path(key), $"unknown {what} {MessageText.Quote(text)} ({hint}{plural}: {string.Join(", ", names)})");
         return null;
     }
 
@@ -184,7 +184,7 @@ internal sealed class YamlFieldReader(string file)
 
         if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            Error(node, map.Path(key), $"expected an integer, got '{text}'");
+            Error(node, map.Path(key), $"expected an integer, got {MessageText.Quote(text)}");
             return null;
         }
 
@@ -209,7 +209,7 @@ internal sealed class YamlFieldReader(string file)
 
         if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            Error(node, map.Path(key), $"expected an integer, got '{text}'");
+            Error(node, map.Path(key), $"expected an integer, got {MessageText.Quote(text)}");
             return null;
         }
 
@@ -230,7 +230,7 @@ internal sealed class YamlFieldReader(string file)
 
         if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !float.IsFinite(value))
         {
-            Error(node, map.Path(key), $"expected a number, got '{text}'");
+            Error(node, map.Path(key), $"expected a number, got {MessageText.Quote(text)}");
             return null;
         }
 
@@ -276,7 +276,7 @@ internal sealed class YamlFieldReader(string file)
     {
         YamlSequenceNode => "a list",
         YamlMappingNode => "a mapping",
-        YamlScalarNode scalar => $"'{scalar.Value}'",
+        YamlScalarNode scalar => MessageText.Quote(scalar.Value ?? ""),
         _ => "something else",
     };
 }
