@@ -115,6 +115,19 @@ public sealed class ScenarioFileLimitsTests
         Assert.Equal("expected an integer, got '1\\u001B[31m\\u200D'", only.Message);
     }
 
+    [Theory]
+    [InlineData("characters: [a, b", 1, 18)]
+    [InlineData("characters:\n  - [a, b", 2, 10)]
+    [InlineData("characters:\r\n  - [a, b", 2, 10)]
+    [InlineData("name: x\u2028characters: [a", 2, 15)]
+    public void Parse_TextEndingInsideAList_IsAnErrorAtItsEnd_NotOnALineAfterIt(string yaml, int line, int column)
+    {
+        var only = SingleError(yaml);
+
+        Assert.Equal((line, column), (only.Line, only.Column));
+        Assert.StartsWith("invalid YAML: ", only.Message, StringComparison.Ordinal);
+    }
+
     private static ScenarioError SingleError(string yaml)
     {
         var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse(yaml, "hostile.yaml"));

@@ -63,7 +63,7 @@ public static class ScenarioFile
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(fileName);
 
-        var reader = new YamlFieldReader(fileName);
+        var reader = new YamlFieldReader(fileName, yaml);
         var scenario = ReadYaml(yaml, reader) is { } root
             ? ReadScenario(root, Path.GetFileNameWithoutExtension(fileName), reader)
             : null;

@@ -9,7 +9,7 @@ namespace AgentTheater.Grains.Scenarios;
 /// problem instead of stopping at the first, so that one run of the validator shows all of them.
 /// Every read returns a usable fallback after an error; the caller throws once at the end.
 /// </summary>
-internal sealed class YamlFieldReader(string file)
+internal sealed class YamlFieldReader(string file, string text)
 {
     private readonly List<ScenarioError> errors = [];
 
@@ -17,8 +17,12 @@ internal sealed class YamlFieldReader(string file)
     public IReadOnlyList<ScenarioError> Errors =>
         [.. errors.OrderBy(e => e.Line).ThenBy(e => e.Column)];
 
-    public void Error(Mark at, string field, string message) =>
-        errors.Add(new ScenarioError(file, checked((int)at.Line), checked((int)at.Column), field, message));
+    public void Error(Mark at, string field, string message)
+    {
+        // YamlDotNet puts the end of a text without a final line break on a line after it; the error is at the end.
+        var position = at.Index >= text.Length ? TextPosition.Of(text, text.Length) : at;
+        errors.Add(new ScenarioError(file, checked((int)position.Line), checked((int)position.Column), field, message));
+    }
 
     public void Error(YamlNode at, string field, string message) => Error(at.Start, field, message);
 
