@@ -128,6 +128,15 @@ public sealed class ScenarioFileLimitsTests
         Assert.StartsWith("invalid YAML: ", only.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Parse_ListEntryStartingWithAColon_IsAnInvalidYamlError()
+    {
+        var only = SingleError("characters:\n  - : x\n  - b\n");
+
+        Assert.Equal("invalid YAML: a mapping before this point ends with a key that has no value (does an entry start with ':'?)", only.Message);
+        Assert.InRange(only.Line, 2, 3);
+    }
+
     private static ScenarioError SingleError(string yaml)
     {
         var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse(yaml, "hostile.yaml"));

@@ -9,7 +9,8 @@ namespace AgentTheater.Grains.Scenarios;
 /// document too deep or, with its aliases repeated, too large. YamlDotNet loads a document recursively (a few thousand
 /// levels of <c>[</c> overflow the stack and end the process) and hashes mapping keys through every alias, so a "billion
 /// laughs" key (nine aliases of nine aliases of ...) would take hours; both are cut off here, before they are loaded.
-/// An alias must name an anchor whose node is complete, so a document can never refer to itself.
+/// An alias must name an anchor whose node is complete, so a document can never refer to itself. A mapping must end
+/// with a value: YamlDotNet's parser can end one after a key (<c>- : x</c>), which its loader does not expect.
 /// </summary>
 internal sealed class BoundedYamlParser(IParser inner, int maxDepth, long maxNodes) : IParser
 {
@@ -42,6 +43,11 @@ internal sealed class BoundedYamlParser(IParser inner, int maxDepth, long maxNod
                 break;
             case SequenceEnd or MappingEnd:
                 var collection = open.Pop();
+                if (inner.Current is MappingEnd && collection.Children % 2 == 1)
+                {
+                    // YamlDotNet 16 reads "- : x" as a key with no value, which its loader then fails on with an ArgumentException.
+                    throw new YamlException(inner.Current.Start, inner.Current.End, "a mapping before this point ends with a key that has no value (does an entry start with ':'?)");
+                }
 
                 var depth = collection.Deepest - collection.Level + 1;
                 if (collection.Anchor is { } anchor)
@@ -97,6 +103,7 @@ internal sealed class BoundedYamlParser(IParser inner, int maxDepth, long maxNod
 
         if (open.TryPeek(out var parent))
         {
+            parent.Children++;
             parent.Nodes += count;
             parent.Deepest = Math.Max(parent.Deepest, deepest);
         }
@@ -104,7 +111,10 @@ internal sealed class BoundedYamlParser(IParser inner, int maxDepth, long maxNod
 
     private static YamlLimitException Limit(ParsingEvent at, string message) => new(at.Start, at.End, message);
 
-    /// <summary>A collection being read: its anchor, its level (1 for the outermost), its nodes so far and the deepest level below it.</summary>
+    /// <summary>
+    /// A collection being read: its anchor, its level (1 for the outermost), its nodes so far (itself and every value in
+    /// it, aliases repeated), its direct children (keys and values for a mapping) and the deepest level below it.
+    /// </summary>
     private sealed class OpenCollection(string? anchor, int level)
     {
         public string? Anchor { get; } = anchor;
@@ -112,6 +122,8 @@ internal sealed class BoundedYamlParser(IParser inner, int maxDepth, long maxNod
         public int Level { get; } = level;
 
         public long Nodes { get; set; } = 1;
+
+        public int Children { get; set; }
 
         public int Deepest { get; set; } = level;
     }

@@ -162,6 +162,12 @@ public static class ScenarioFile
             reader.Error(scanner.CurrentPosition, "", "invalid YAML: an escape sequence (\\u or \\U) before this point names no Unicode character");
             return null;
         }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's loader checks the events it is given this way; BoundedYamlParser reports the cases known to reach it.
+            reader.Error(scanner.CurrentPosition, "", "invalid YAML: the structure before this point cannot be read");
+            return null;
+        }
 
         if (stream.Documents.Count == 0)
         {
