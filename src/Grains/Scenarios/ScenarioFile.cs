@@ -1,5 +1,6 @@
 using System.Globalization;
 using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Scenes.TurnPolicies;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -17,6 +18,12 @@ public static class ScenarioFile
 
     /// <summary>Who speaks an intervention that does not say.</summary>
     public const string DefaultSpeaker = "User";
+
+    /// <summary>Longest character or scene id (ids are parts of grain keys, file names and URLs).</summary>
+    public const int MaxIdLength = 64;
+
+    /// <summary>Longest name: a character's, an intervention's speaker or the scenario's (as the live API's speaker).</summary>
+    public const int MaxNameLength = SceneIntervention.MaxSpeakerLength;
 
     /// <summary>Deepest nesting of lists and mappings read (the scenario format itself needs four levels).</summary>
     public const int MaxNesting = 64;
@@ -190,7 +197,7 @@ public static class ScenarioFile
             return null;
         }
 
-        var name = reader.OptionalString(top, "name") ?? defaultName;
+        var name = reader.OptionalName(top, "name") ?? defaultName;
         var model = reader.OptionalString(top, "model");
         var promptFormat = reader.Choice(top, "prompt_format", PromptFormats, PromptFormatChoice.Auto, "prompt format", "prompt formats") ?? PromptFormatChoice.Auto;
         var memory = top.Value("memory") is { } memoryNode && reader.Mapping(memoryNode, "memory", MemoryFields) is { } memoryFields
@@ -239,8 +246,8 @@ public static class ScenarioFile
                 continue;
             }
 
-            var id = reader.RequiredString(map, "id");
-            var name = reader.RequiredString(map, "name");
+            var id = reader.RequiredId(map, "id");
+            var name = reader.RequiredName(map, "name");
             var role = reader.RequiredString(map, "role");
             CheckUnique(map, "id", id, ids, "character id", reader);
             CheckUnique(map, "name", name, names, "character name", reader);
@@ -297,7 +304,9 @@ public static class ScenarioFile
     private static List<SceneDefinition> ReadScenes(YamlFields top, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
     {
         var scenes = new List<SceneDefinition>();
-        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+
+        // Scene ids name transcript files, which must not differ only in case on macOS or Windows.
+        var ids = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         var items = reader.Sequence(top, "scenes", "a scenario needs at least one scene") ?? [];
         for (var i = 0; i < items.Count; i++)
         {
@@ -307,7 +316,7 @@ public static class ScenarioFile
                 continue;
             }
 
-            var id = reader.OptionalString(map, "id") ?? $"scene-{i + 1}";
+            var id = reader.OptionalId(map, "id") ?? $"scene-{i + 1}";
             CheckUnique(map, "id", id, ids, "scene id", reader);
             var setting = reader.RequiredString(map, "setting");
             var present = ReadPresent(map, characterIds, reader);
@@ -418,7 +427,7 @@ public static class ScenarioFile
 
             interventions.Add(new InterventionDefinition(
                 turn ?? 0,
-                reader.OptionalString(map, "speaker") ?? DefaultSpeaker,
+                reader.OptionalName(map, "speaker") ?? DefaultSpeaker,
                 reader.RequiredString(map, "text"),
                 to));
         }

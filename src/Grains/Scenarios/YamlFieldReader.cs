@@ -135,6 +135,64 @@ internal sealed class YamlFieldReader(string file, string text)
     public string? OptionalString(YamlFields map, string key) =>
         map.Value(key) is { } node ? Text(node, map.Path(key)) : null;
 
+    /// <summary>A required id (see <see cref="OptionalId"/>); empty (and an error) when missing or blank.</summary>
+    public string RequiredId(YamlFields map, string key) =>
+        Required(map, key) ? OptionalId(map, key) ?? "" : "";
+
+    /// <summary>
+    /// An optional id: ASCII letters, digits, <c>-</c>, <c>_</c> and <c>.</c>, starting with a letter or digit, at most
+    /// <see cref="ScenarioFile.MaxIdLength"/> characters. Ids are parts of grain keys (<c>{run}/{scene}/{replica}</c>,
+    /// <c>{scene key}/{character}</c>), of branch names (<c>game-0~0.1</c>), file names and URLs. An id that breaks the
+    /// rule is reported and still returned, so that what refers to it adds no errors of its own.
+    /// </summary>
+    public string? OptionalId(YamlFields map, string key)
+    {
+        if (map.Value(key) is not { } node || Text(node, map.Path(key)) is not { } id)
+        {
+            return null;
+        }
+
+        if (IdProblem(id) is { } problem)
+        {
+            Error(node, map.Path(key), $"{MessageText.Quote(id)} is not a valid id: it {problem}; an id is ASCII letters, digits, '-', '_' and '.', starting with a letter or digit, at most {ScenarioFile.MaxIdLength} characters");
+        }
+
+        return id;
+    }
+
+    /// <summary>A required name (see <see cref="OptionalName"/>); empty (and an error) when missing or blank.</summary>
+    public string RequiredName(YamlFields map, string key) =>
+        Required(map, key) ? OptionalName(map, key) ?? "" : "";
+
+    /// <summary>
+    /// An optional name, trimmed: one line of at most <see cref="ScenarioFile.MaxNameLength"/> characters without control
+    /// characters (a name starts lines of transcripts and prompts); null (and an error) when it is not.
+    /// </summary>
+    public string? OptionalName(YamlFields map, string key)
+    {
+        if (map.Value(key) is not { } node || Text(node, map.Path(key)) is not { } name)
+        {
+            return null;
+        }
+
+        if (name.Length > ScenarioFile.MaxNameLength)
+        {
+            Error(node, map.Path(key), $"is {name.Length:N0} characters long; a name may have at most {ScenarioFile.MaxNameLength}");
+            return null;
+        }
+
+        foreach (var c in name)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                Error(node, map.Path(key), $"must be one line without control characters; it contains {Describe(c)}");
+                return null;
+            }
+        }
+
+        return name;
+    }
+
     /// <summary>
     /// A field that is either one text or a list of texts, each with its node and field path for later errors.
     /// With <paramref name="whenEmpty"/> at least one text is required and that message is the error for none.
@@ -275,6 +333,44 @@ internal sealed class YamlFieldReader(string file, string text)
         Error(node, field, $"expected {expected}, got {Describe(node)}");
         return null;
     }
+
+    private static string? IdProblem(string id)
+    {
+        if (id.Length > ScenarioFile.MaxIdLength)
+        {
+            return $"is {id.Length:N0} characters long";
+        }
+
+        if (!char.IsAsciiLetterOrDigit(id[0]))
+        {
+            return $"starts with {Describe(id[0])}";
+        }
+
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+            {
+                return c switch
+                {
+                    '/' => "contains '/', which separates the parts of grain keys",
+                    '~' => "contains '~', which starts a branch's name",
+                    _ => $"contains {Describe(c)}",
+                };
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A character as a message names it: visible ones quoted, the rest by code point.</summary>
+    private static string Describe(char c) => c switch
+    {
+        ' ' => "a space",
+        '\t' => "a tab",
+        _ when char.IsWhiteSpace(c) || char.IsControl(c) || char.IsSurrogate(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format =>
+            string.Create(CultureInfo.InvariantCulture, $"U+{(int)c:X4}"),
+        _ => $"'{c}'",
+    };
 
     private static string Describe(YamlNode node) => node switch
     {
