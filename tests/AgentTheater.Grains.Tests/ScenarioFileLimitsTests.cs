@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using AgentTheater.Grains.Scenarios;
 
@@ -41,9 +42,9 @@ public sealed class ScenarioFileLimitsTests
     }
 
     [Fact]
-    public void Parse_ThousandsOfNestedListLines_IsANestingError()
+    public void Parse_HundredsOfNestedListLines_IsANestingError()
     {
-        var lines = string.Concat(Enumerable.Range(0, 3_000).Select(i => new string(' ', 2 * i) + "-\n"));
+        var lines = string.Concat(Enumerable.Range(0, 300).Select(i => new string(' ', 2 * i) + "-\n"));
 
         var only = SingleError("characters:\n" + lines);
 
@@ -102,9 +103,9 @@ public sealed class ScenarioFileLimitsTests
     [Fact]
     public void Parse_HugeValueInAnError_IsQuotedShortened()
     {
-        var only = SingleError(MinimalCast.Replace("present: [innkeeper]", $"present: [{new string('x', 100_000)}]", StringComparison.Ordinal));
+        var only = SingleError(MinimalCast.Replace("present: [innkeeper]", $"present: [{new string('x', 3_000)}]", StringComparison.Ordinal));
 
-        Assert.Equal(("scenes[0].present[0]", $"unknown character '{new string('x', 40)}... (100,000 characters)' (characters: innkeeper)"), (only.Field, only.Message));
+        Assert.Equal(("scenes[0].present[0]", $"unknown character '{new string('x', 40)}... (3,000 characters)' (characters: innkeeper)"), (only.Field, only.Message));
     }
 
     [Fact]
@@ -135,6 +136,84 @@ public sealed class ScenarioFileLimitsTests
 
         Assert.Equal("invalid YAML: a mapping before this point ends with a key that has no value (does an entry start with ':'?)", only.Message);
         Assert.InRange(only.Line, 2, 3);
+    }
+
+    [Fact]
+    public void Parse_ScriptedInterventionOverTheLimit_IsAnErrorAtItsTextNamingTheLimit()
+    {
+        var only = SingleError(MinimalCast + $"    interventions: [{{turn: 1, text: {new string('x', 4_001)}}}]\n");
+
+        Assert.Equal(
+            (8, 37, "scenes[0].interventions[0].text", "is 4,001 characters long; at most 4,000 are allowed"),
+            (only.Line, only.Column, only.Field, only.Message));
+    }
+
+    [Fact]
+    public void Parse_ScriptedInterventionAtTheLimit_IsRead()
+    {
+        var text = new string('x', ScenarioFile.MaxTextLength);
+
+        var scenario = ScenarioFile.Parse(MinimalCast + $"    interventions: [{{turn: 1, text: {text}}}]\n", "limits.yaml");
+
+        Assert.Equal(text, Assert.Single(scenario.Scenes[0].Interventions).Text);
+    }
+
+    [Theory]
+    [InlineData("    role: the innkeeper", "    role: {0}", "characters[0].role")]
+    [InlineData("    role: the innkeeper", "    role: the innkeeper\n    goals: [{0}]", "characters[0].goals[0]")]
+    [InlineData("    role: the innkeeper", "    role: the innkeeper\n    private_knowledge: [{0}]", "characters[0].private_knowledge[0]")]
+    [InlineData("    role: the innkeeper", "    role: the innkeeper\n    speaking_style: {0}", "characters[0].speaking_style")]
+    [InlineData("  - setting: A quiet afternoon.", "  - setting: {0}", "scenes[0].setting")]
+    [InlineData("  - setting: A quiet afternoon.", "  - setting: Here.\n    narration: [{0}]", "scenes[0].narration[0]")]
+    [InlineData("  - setting: A quiet afternoon.", "  - setting: Here.\n    stop_phrases: [{0}]", "scenes[0].stop_phrases[0]")]
+    public void Parse_FreeTextOverTheLimit_IsAnErrorNamingTheFieldAndTheLimit(string line, string replacement, string field)
+    {
+        var yaml = MinimalCast.Replace(line, string.Format(CultureInfo.InvariantCulture, replacement, new string('x', 5_000)), StringComparison.Ordinal);
+
+        var only = SingleError(yaml);
+
+        Assert.Equal((field, "is 5,000 characters long; at most 4,000 are allowed"), (only.Field, only.Message));
+    }
+
+    [Fact]
+    public void Parse_TenMegabyteIntervention_IsAFileSizeErrorWhereTheTextPassesTheLimit()
+    {
+        var prefix = MinimalCast + "    interventions:\n      - turn: 1\n        text: ";
+        var yaml = prefix + new string('x', 10 << 20) + "\n";
+        var clock = Stopwatch.StartNew();
+
+        var only = SingleError(yaml);
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        var limitPassedAt = ScenarioFile.MaxFileBytes - prefix.Length;
+        Assert.Equal((10, "text: ".Length + 8 + limitPassedAt + 1, ""), (only.Line, only.Column, only.Field));
+        Assert.Equal(
+            string.Create(CultureInfo.InvariantCulture, $"the file is {yaml.Length:N0} bytes, more than the 1,048,576 (1 MiB) a scenario may have; this is where it passes them"),
+            only.Message);
+    }
+
+    [Fact]
+    public void Load_FileOverTheLimit_IsAFileSizeErrorNamingTheFile()
+    {
+        using var folder = new TempDirectory();
+        var path = folder.File("large.yaml");
+        File.WriteAllText(path, MinimalCast + "# " + new string('\u00E9', 1 << 20) + "\n");
+
+        var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Load(path));
+
+        var only = Assert.Single(error.Errors);
+        Assert.Equal((path, 8, ""), (only.File, only.Line, only.Field));
+        Assert.StartsWith(string.Create(CultureInfo.InvariantCulture, $"the file is {new FileInfo(path).Length:N0} bytes, more than the 1,048,576 (1 MiB)"), only.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_ScenarioOfExactlyTheLimit_IsRead()
+    {
+        var comment = "# " + new string('\u00E9', (ScenarioFile.MaxFileBytes - MinimalCast.Length - 2) / 2);
+        var yaml = MinimalCast + comment + new string(' ', ScenarioFile.MaxFileBytes - Encoding.UTF8.GetByteCount(MinimalCast + comment));
+        Assert.Equal(ScenarioFile.MaxFileBytes, Encoding.UTF8.GetByteCount(yaml));
+
+        Assert.Equal("innkeeper", Assert.Single(ScenarioFile.Parse(yaml, "limits.yaml").Characters).Id);
     }
 
     private static ScenarioError SingleError(string yaml)

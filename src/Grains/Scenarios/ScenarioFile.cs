@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Scenes.TurnPolicies;
@@ -18,6 +19,15 @@ public static class ScenarioFile
 
     /// <summary>Who speaks an intervention that does not say.</summary>
     public const string DefaultSpeaker = "User";
+
+    /// <summary>Largest scenario read, in UTF-8 bytes (as the HTTP API accepts).</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    /// <summary>
+    /// Longest free text (a role, goal, secret, speaking style, setting, narration line, stop phrase or scripted intervention):
+    /// the live API's limit for an intervention's text.
+    /// </summary>
+    public const int MaxTextLength = SceneIntervention.MaxTextLength;
 
     /// <summary>Longest character or scene id (ids are parts of grain keys, file names and URLs).</summary>
     public const int MaxIdLength = 64;
@@ -48,13 +58,24 @@ public static class ScenarioFile
 
     /// <summary>Reads and validates the scenario file at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="ScenarioValidationException">The file is not valid YAML or not a valid scenario.</exception>
+    /// <exception cref="ScenarioValidationException">
+    /// The file is larger than <see cref="MaxFileBytes"/>, not valid YAML or not a valid scenario.
+    /// </exception>
     public static ScenarioDefinition Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Scenario file '{path}' does not exist.", path);
+        }
+
+        var size = new FileInfo(path).Length;
+        if (size > MaxFileBytes)
+        {
+            // Read no more than it takes to show where the limit is passed.
+            using var file = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+            var start = new char[MaxFileBytes + 1];
+            throw TooLarge(new string(start, 0, file.ReadBlock(start)), path, size);
         }
 
         return Parse(File.ReadAllText(path), path);
@@ -64,11 +85,18 @@ public static class ScenarioFile
     /// Validates the scenario in <paramref name="yaml"/>; <paramref name="fileName"/> is named in errors and,
     /// without its extension, is the scenario's name when the file gives none.
     /// </summary>
-    /// <exception cref="ScenarioValidationException">The text is not valid YAML or not a valid scenario.</exception>
+    /// <exception cref="ScenarioValidationException">
+    /// The text is larger than <see cref="MaxFileBytes"/> in UTF-8, not valid YAML or not a valid scenario.
+    /// </exception>
     public static ScenarioDefinition Parse(string yaml, string fileName)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(fileName);
+        var size = yaml.Length <= MaxFileBytes / 3 ? yaml.Length : Encoding.UTF8.GetByteCount(yaml);
+        if (size > MaxFileBytes)
+        {
+            throw TooLarge(yaml, fileName, size);
+        }
 
         var reader = new YamlFieldReader(fileName, yaml);
         var scenario = ReadYaml(yaml, reader) is { } root
@@ -82,6 +110,26 @@ public static class ScenarioFile
         }
 
         return scenario;
+    }
+
+    /// <summary>The error for a scenario of <paramref name="size"/> bytes, at the first character past <see cref="MaxFileBytes"/>.</summary>
+    private static ScenarioValidationException TooLarge(string text, string fileName, long size)
+    {
+        var index = 0;
+        for (var bytes = 0; index < text.Length; index++)
+        {
+            // UTF-8 bytes, a surrogate pair's four counted as two for each half.
+            bytes += text[index] switch { < '\u0080' => 1, < '\u0800' => 2, >= '\uD800' and <= '\uDFFF' => 2, _ => 3 };
+            if (bytes > MaxFileBytes)
+            {
+                break;
+            }
+        }
+
+        var at = TextPosition.Of(text, index);
+        var message = string.Create(
+            CultureInfo.InvariantCulture, $"the file is {size:N0} bytes, more than the {MaxFileBytes:N0} (1 MiB) a scenario may have; this is where it passes them");
+        return new ScenarioValidationException([new ScenarioError(fileName, checked((int)at.Line), checked((int)at.Column), "", message)]);
     }
 
     /// <summary>A one-paragraph summary for people: characters, scenes, turns, replicas, model and sampling.</summary>

@@ -131,7 +131,7 @@ internal sealed class YamlFieldReader(string file, string text)
     public string RequiredString(YamlFields map, string key) =>
         Required(map, key) ? OptionalString(map, key) ?? "" : "";
 
-    /// <summary>An optional text field, trimmed; null when absent or invalid.</summary>
+    /// <summary>An optional text field, trimmed, of at most <see cref="ScenarioFile.MaxTextLength"/> characters; null when absent or invalid.</summary>
     public string? OptionalString(YamlFields map, string key) =>
         map.Value(key) is { } node ? Text(node, map.Path(key)) : null;
 
@@ -147,7 +147,7 @@ internal sealed class YamlFieldReader(string file, string text)
     /// </summary>
     public string? OptionalId(YamlFields map, string key)
     {
-        if (map.Value(key) is not { } node || Text(node, map.Path(key)) is not { } id)
+        if (map.Value(key) is not { } node || Text(node, map.Path(key), int.MaxValue) is not { } id)
         {
             return null;
         }
@@ -170,14 +170,14 @@ internal sealed class YamlFieldReader(string file, string text)
     /// </summary>
     public string? OptionalName(YamlFields map, string key)
     {
-        if (map.Value(key) is not { } node || Text(node, map.Path(key)) is not { } name)
+        if (map.Value(key) is not { } node || Text(node, map.Path(key), int.MaxValue) is not { } name)
         {
             return null;
         }
 
         if (name.Length > ScenarioFile.MaxNameLength)
         {
-            Error(node, map.Path(key), $"is {name.Length:N0} characters long; a name may have at most {ScenarioFile.MaxNameLength}");
+            Error(node, map.Path(key), string.Create(CultureInfo.InvariantCulture, $"is {name.Length:N0} characters long; a name may have at most {ScenarioFile.MaxNameLength}"));
             return null;
         }
 
@@ -305,8 +305,8 @@ internal sealed class YamlFieldReader(string file, string text)
         return value;
     }
 
-    /// <summary>Non-blank text, trimmed; null (and an error) otherwise.</summary>
-    private string? Text(YamlNode node, string field)
+    /// <summary>Non-blank text of at most <paramref name="maxLength"/> characters, trimmed; null (and an error) otherwise.</summary>
+    private string? Text(YamlNode node, string field, int maxLength = ScenarioFile.MaxTextLength)
     {
         if (Scalar(node, field, "a text") is not { } text)
         {
@@ -317,6 +317,12 @@ internal sealed class YamlFieldReader(string file, string text)
         if (text.Length == 0)
         {
             Error(node, field, "must not be empty");
+            return null;
+        }
+
+        if (text.Length > maxLength)
+        {
+            Error(node, field, string.Create(CultureInfo.InvariantCulture, $"is {text.Length:N0} characters long; at most {maxLength:N0} are allowed"));
             return null;
         }
 
@@ -338,7 +344,7 @@ internal sealed class YamlFieldReader(string file, string text)
     {
         if (id.Length > ScenarioFile.MaxIdLength)
         {
-            return $"is {id.Length:N0} characters long";
+            return string.Create(CultureInfo.InvariantCulture, $"is {id.Length:N0} characters long");
         }
 
         if (!char.IsAsciiLetterOrDigit(id[0]))
