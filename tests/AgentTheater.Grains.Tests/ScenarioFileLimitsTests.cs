@@ -216,6 +216,21 @@ public sealed class ScenarioFileLimitsTests
         Assert.Equal("innkeeper", Assert.Single(ScenarioFile.Parse(yaml, "limits.yaml").Characters).Id);
     }
 
+    [Fact]
+    public void Parse_UnknownFieldOfAMillionCharacters_IsReportedQuicklyInLittleMemory()
+    {
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var clock = Stopwatch.StartNew();
+
+        // An explicit key ("? "): a plain one may have at most 1,024 characters in YAML.
+        var only = SingleError(MinimalCast + "? " + new string('k', 1_000_000) + "\n: x\n");
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 64 << 20);
+        Assert.StartsWith("unknown field 'kkkkkkkkkk", only.Message, StringComparison.Ordinal);
+        Assert.EndsWith("(known fields: name, model, prompt_format, memory, replicas, watch_roles, sampling, characters, scenes)", only.Message, StringComparison.Ordinal);
+    }
+
     private static ScenarioError SingleError(string yaml)
     {
         var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse(yaml, "hostile.yaml"));
