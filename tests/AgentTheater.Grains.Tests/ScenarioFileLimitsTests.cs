@@ -231,6 +231,31 @@ public sealed class ScenarioFileLimitsTests
         Assert.EndsWith("(known fields: name, model, prompt_format, memory, replicas, watch_roles, sampling, characters, scenes)", only.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Parse_ThousandsOfCharactersPresentAndWhisperedTo_IsReadQuickly()
+    {
+        var yaml = new StringBuilder("characters:\n");
+        for (var i = 0; i < 8_000; i++)
+        {
+            yaml.Append(CultureInfo.InvariantCulture, $"  - {{id: c{i}, name: N{i}, role: r}}\n");
+        }
+
+        yaml.Append("scenes:\n  - setting: A crowd.\n    max_turns: 10000\n    present: [").AppendJoin(", ", Enumerable.Range(0, 8_000).Select(i => $"c{i}")).Append("]\n");
+        yaml.Append("    interventions:\n");
+        for (var i = 0; i < 4_000; i++)
+        {
+            yaml.Append(CultureInfo.InvariantCulture, $"      - {{turn: {i}, text: psst, to: c{7_999 - i}}}\n");
+        }
+
+        var clock = Stopwatch.StartNew();
+
+        var scenario = ScenarioFile.Parse(yaml.ToString(), "crowd.yaml");
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        Assert.Equal(8_000, scenario.Scenes[0].Present.Count);
+        Assert.Equal(4_000, scenario.Scenes[0].Interventions.Count);
+    }
+
     private static ScenarioError SingleError(string yaml)
     {
         var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse(yaml, "hostile.yaml"));

@@ -338,12 +338,19 @@ public static class ScenarioFile
     /// <summary>A forced role that starts after every scene its character plays in has ended would never speak.</summary>
     private static void CheckForcedTurns(List<ForcedTurn> forcedTurns, List<SceneDefinition> scenes, YamlFieldReader reader)
     {
+        var longestScene = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var scene in scenes)
+        {
+            foreach (var id in scene.Present)
+            {
+                longestScene[id] = Math.Max(longestScene.GetValueOrDefault(id), scene.MaxTurns);
+            }
+        }
+
         foreach (var forced in forcedTurns)
         {
-            var playedIn = scenes.Where(s => s.Present.Contains(forced.CharacterId, StringComparer.Ordinal)).ToList();
-            if (playedIn.Count > 0 && playedIn.All(s => forced.Turn >= s.MaxTurns))
+            if (longestScene.TryGetValue(forced.CharacterId, out var longest) && forced.Turn >= longest)
             {
-                var longest = playedIn.Max(s => s.MaxTurns);
                 reader.Error(forced.Node, forced.Field, $"must be less than the max_turns of a scene {MessageText.Quote(forced.CharacterId)} plays in ({longest}), got {forced.Turn}");
             }
         }
@@ -351,6 +358,7 @@ public static class ScenarioFile
 
     private static List<SceneDefinition> ReadScenes(YamlFields top, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
     {
+        var knownIds = characterIds?.ToHashSet(StringComparer.Ordinal);
         var scenes = new List<SceneDefinition>();
 
         // Scene ids name transcript files, which must not differ only in case on macOS or Windows.
@@ -367,7 +375,7 @@ public static class ScenarioFile
             var id = reader.OptionalId(map, "id") ?? $"scene-{i + 1}";
             CheckUnique(map, "id", id, ids, "scene id", reader);
             var setting = reader.RequiredString(map, "setting");
-            var present = ReadPresent(map, characterIds, reader);
+            var present = ReadPresent(map, characterIds, knownIds, reader);
             var policy = reader.Choice(map, "policy", Policies, TurnPolicy.RoundRobin, "policy", "policies");
 
             // An invalid max_turns is already reported; checking interventions against a stand-in would only add noise.
@@ -427,16 +435,18 @@ public static class ScenarioFile
         }
     }
 
-    private static List<string> ReadPresent(YamlFields scene, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
+    /// <summary>A scene's present character ids; <paramref name="knownIds"/> holds <paramref name="characterIds"/> (which name them in errors), null when unknown.</summary>
+    private static List<string> ReadPresent(YamlFields scene, IReadOnlyList<string>? characterIds, HashSet<string>? knownIds, YamlFieldReader reader)
     {
         var present = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in reader.StringItems(scene, "present", "a scene needs at least one character present"))
         {
-            if (characterIds is not null && !characterIds.Contains(item.Value, StringComparer.Ordinal))
+            if (characterIds is not null && knownIds is not null && !knownIds.Contains(item.Value))
             {
                 reader.Error(item.Node, item.Field, $"unknown character {MessageText.Quote(item.Value)} (characters: {MessageText.List(characterIds)})");
             }
-            else if (present.Contains(item.Value, StringComparer.Ordinal))
+            else if (!seen.Add(item.Value))
             {
                 reader.Error(item.Node, item.Field, $"{MessageText.Quote(item.Value)} is listed twice");
             }
@@ -453,6 +463,7 @@ public static class ScenarioFile
         YamlFields scene, string sceneId, IReadOnlyList<string> present, int? maxTurns, YamlFieldReader reader)
     {
         var interventions = new List<InterventionDefinition>();
+        var presentIds = present.ToHashSet(StringComparer.Ordinal);
         var items = reader.Sequence(scene, "interventions") ?? [];
         for (var i = 0; i < items.Count; i++)
         {
@@ -468,7 +479,7 @@ public static class ScenarioFile
             }
 
             var to = reader.OptionalString(map, "to");
-            if (to is not null && !present.Contains(to, StringComparer.Ordinal) && map.Value("to") is { } toNode)
+            if (to is not null && !presentIds.Contains(to) && map.Value("to") is { } toNode)
             {
                 reader.Error(toNode, map.Path("to"), $"{MessageText.Quote(to)} is not present in scene {MessageText.Quote(sceneId)} (present: {MessageText.List(present)})");
             }
