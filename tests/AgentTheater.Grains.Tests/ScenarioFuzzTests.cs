@@ -46,6 +46,97 @@ public sealed class ScenarioFuzzTests
         Assert.True(stats.Invalid > 0, "no mutated case was invalid");
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Parse_RandomIdsAndNames_AreAcceptedExactlyWhenTheyKeepTheRules_ElseErrorsAtTheirFields()
+    {
+        var stats = new FuzzStats();
+
+        await Task.Run(() => Check.One(Configuration(IdCases), Prop.ForAll(Arb.From(IdsAndName), c => CheckIdsAndName(c, stats))), TestContext.Current.CancellationToken);
+
+        TestContext.Current.TestOutputHelper?.WriteLine(stats.ToString());
+        Assert.True(stats.Valid > IdCases / 10 && stats.Invalid > IdCases / 10, stats.ToString());
+    }
+
+    private static void CheckIdsAndName(IdsAndNameCase c, FuzzStats stats)
+    {
+        // Written as double-quoted YAML, every character escaped, so that the value read is exactly the one generated.
+        var yaml = $"""
+            characters:
+              - id: {Quoted(c.CharacterId)}
+                name: {Quoted(c.Name)}
+                role: the innkeeper
+            scenes:
+              - id: {Quoted(c.SceneId)}
+                setting: A quiet afternoon.
+                present: [{Quoted(c.CharacterId)}]
+
+            """;
+        var characterId = c.CharacterId.Trim();
+        var expected = new List<string>();
+        if (!ScenarioRules.IsValidId(characterId))
+        {
+            expected.Add("characters[0].id");
+        }
+
+        if (!ScenarioRules.IsValidName(c.Name.Trim()))
+        {
+            expected.Add("characters[0].name");
+        }
+
+        if (!ScenarioRules.IsValidId(c.SceneId.Trim()))
+        {
+            expected.Add("scenes[0].id");
+        }
+
+        if (characterId.Length == 0)
+        {
+            expected.Add("scenes[0].present[0]");
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var scenario = ScenarioFile.Parse(yaml, "ids.yaml");
+            stats.Record(clock.Elapsed, GC.GetAllocatedBytesForCurrentThread() - allocated, valid: true);
+            Assert.True(expected.Count == 0, $"{c}: accepted, expected errors at {string.Join(", ", expected)}");
+            Assert.Equal((characterId, c.SceneId.Trim(), c.Name.Trim()), (scenario.Characters[0].Id, scenario.Scenes[0].Id, scenario.Characters[0].Name));
+        }
+        catch (ScenarioValidationException e)
+        {
+            stats.Record(clock.Elapsed, GC.GetAllocatedBytesForCurrentThread() - allocated, valid: false);
+            Assert.True(
+                expected.Order(StringComparer.Ordinal).SequenceEqual(e.Errors.Select(error => error.Field).Order(StringComparer.Ordinal)),
+                $"{c}: errors at {string.Join(", ", e.Errors.Select(error => $"{error.Field} ({error.Message})"))}, expected at {string.Join(", ", expected)}");
+            Assert.All(e.Errors, error => Assert.Equal(ErrorLines[error.Field], error.Line));
+        }
+    }
+
+    private static string Quoted(string value) =>
+        "\"" + string.Concat(value.Select(ch => string.Create(CultureInfo.InvariantCulture, $"\\u{(int)ch:X4}"))) + "\"";
+
+    private const int IdCases = 2_000;
+
+    private static readonly Dictionary<string, int> ErrorLines = new()
+    {
+        ["characters[0].id"] = 2, ["characters[0].name"] = 3, ["scenes[0].id"] = 6, ["scenes[0].present[0]"] = 8,
+    };
+
+    private static readonly char[] IdCharacters = [.. "abcxyzABCXYZ0189-_."];
+
+    private static readonly char[] OddCharacters = [.. "/~ \t\n\r:#'\"\\\u00E9\u00DF\u200B\u200D\u200F\u2028\u0000\u0085\uFEFF"];
+
+    private static Gen<string> Identifier =>
+        from length in Gen.Frequency((6, Gen.Choose(1, 12)), (1, Gen.Choose(0, 2)), (1, Gen.Choose(60, 70)))
+        from chars in Gen.ArrayOf(Gen.Frequency((20, Gen.Elements(IdCharacters)), (1, Gen.Elements(OddCharacters))), length)
+        select new string(chars);
+
+    private static Gen<IdsAndNameCase> IdsAndName =>
+        from characterId in Identifier
+        from sceneId in Identifier
+        from name in Identifier
+        select new IdsAndNameCase(characterId, sceneId, name);
+
     /// <summary>Parses <paramref name="text"/> and checks the outcome is a scenario or errors inside the text, quickly and in bounded memory.</summary>
     private static void ParseAndCheck(string text, string label, FuzzStats stats)
     {
@@ -431,26 +522,60 @@ internal static class YamlLines
 /// <summary>What every scenario the parser accepts must satisfy.</summary>
 internal static class ScenarioRules
 {
+    /// <summary>Whether <paramref name="id"/> keeps the id rule (README, "Ids and names").</summary>
+    public static bool IsValidId(string id) =>
+        id.Length is > 0 and <= ScenarioFile.MaxIdLength
+        && char.IsAsciiLetterOrDigit(id[0])
+        && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    /// <summary>Whether <paramref name="name"/> keeps the name rule: one line, not blank, at most 64 characters.</summary>
+    public static bool IsValidName(string name) =>
+        !string.IsNullOrWhiteSpace(name)
+        && name.Length <= ScenarioFile.MaxNameLength
+        && !name.Any(c => char.IsControl(c) || c is '\u2028' or '\u2029');
+
     public static void AssertHolds(ScenarioDefinition scenario)
     {
         Assert.NotEmpty(scenario.Characters);
         Assert.NotEmpty(scenario.Scenes);
         Assert.Equal(scenario.Characters.Count, scenario.Characters.Select(c => c.Id).Distinct(StringComparer.Ordinal).Count());
-        Assert.Equal(scenario.Scenes.Count, scenario.Scenes.Select(s => s.Id).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(scenario.Scenes.Count, scenario.Scenes.Select(s => s.Id).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.True(IsValidName(scenario.Name), $"scenario name {Payload.Escape(scenario.Name)}");
         var ids = scenario.Characters.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var character in scenario.Characters)
         {
-            Assert.False(string.IsNullOrWhiteSpace(character.Name));
-            Assert.False(string.IsNullOrWhiteSpace(character.Role));
+            Assert.True(IsValidId(character.Id), $"character id {Payload.Escape(character.Id)}");
+            Assert.True(IsValidName(character.Name), $"character name {Payload.Escape(character.Name)}");
+            AssertText(character.Role);
+            Assert.All(character.Goals, AssertText);
+            Assert.All(character.PrivateKnowledge, AssertText);
         }
 
+        Assert.All(scenario.WatchRoles ?? [], AssertText);
         foreach (var scene in scenario.Scenes)
         {
+            Assert.True(IsValidId(scene.Id), $"scene id {Payload.Escape(scene.Id)}");
+            AssertText(scene.Setting);
+            Assert.All(scene.Narration, AssertText);
+            Assert.All(scene.StopPhrases, AssertText);
             Assert.NotEmpty(scene.Present);
             Assert.Subset(ids, scene.Present.ToHashSet(StringComparer.Ordinal));
             Assert.InRange(scene.MaxTurns, 1, 10_000);
             Assert.All(scene.Interventions, i => Assert.InRange(i.Turn, 0, scene.MaxTurns - 1));
-            Assert.All(scene.Interventions, i => Assert.False(string.IsNullOrWhiteSpace(i.Text)));
+            Assert.All(scene.Interventions, i => AssertText(i.Text));
+            Assert.All(scene.Interventions, i => Assert.True(IsValidName(i.Speaker), $"speaker {Payload.Escape(i.Speaker)}"));
         }
     }
+
+    private static void AssertText(string text)
+    {
+        Assert.False(string.IsNullOrWhiteSpace(text));
+        Assert.InRange(text.Length, 1, ScenarioFile.MaxTextLength);
+    }
+}
+
+/// <summary>A character id, a scene id and a character name to write into a minimal scenario.</summary>
+internal sealed record IdsAndNameCase(string CharacterId, string SceneId, string Name)
+{
+    public override string ToString() => $"character id {Payload.Escape(CharacterId)}, scene id {Payload.Escape(SceneId)}, name {Payload.Escape(Name)}";
 }
