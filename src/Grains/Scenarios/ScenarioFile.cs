@@ -35,7 +35,7 @@ public static class ScenarioFile
     /// <summary>Longest name: a character's, an intervention's speaker or the scenario's (as the live API's speaker).</summary>
     public const int MaxNameLength = SceneIntervention.MaxSpeakerLength;
 
-    /// <summary>Deepest nesting of lists and mappings read (the scenario format itself needs four levels).</summary>
+    /// <summary>Deepest nesting of lists and mappings read (the scenario format itself needs five: scenes, a scene, its interventions, one).</summary>
     public const int MaxNesting = 64;
 
     /// <summary>Most YAML values read, counting each alias as the values it repeats (the shipped scenarios have a few hundred).</summary>
