@@ -11,7 +11,15 @@ internal static class FieldSuggestion
         var bestDistance = int.MaxValue;
         foreach (var candidate in candidates)
         {
-            var distance = Distance(typed, Normalize(candidate));
+            // The distance is at least the difference in length: a word too long to be a typo of this one is not measured
+            // (a million-character key would take a million-row table for each candidate).
+            var known = Normalize(candidate);
+            if (Math.Abs(typed.Length - known.Length) > Math.Max(1, candidate.Length / 3))
+            {
+                continue;
+            }
+
+            var distance = Distance(typed, known);
             if (distance < bestDistance)
             {
                 (best, bestDistance) = (candidate, distance);

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Contracts.Scenes;
 using AgentTheater.Grains.Scenes.TurnPolicies;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -18,6 +20,27 @@ public static class ScenarioFile
     /// <summary>Who speaks an intervention that does not say.</summary>
     public const string DefaultSpeaker = "User";
 
+    /// <summary>Largest scenario read, in UTF-8 bytes (as the HTTP API accepts).</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    /// <summary>
+    /// Longest free text (a role, goal, secret, speaking style, setting, narration line, stop phrase or scripted intervention):
+    /// the live API's limit for an intervention's text.
+    /// </summary>
+    public const int MaxTextLength = SceneIntervention.MaxTextLength;
+
+    /// <summary>Longest character or scene id (ids are parts of grain keys, file names and URLs).</summary>
+    public const int MaxIdLength = 64;
+
+    /// <summary>Longest name: a character's, an intervention's speaker or the scenario's (as the live API's speaker).</summary>
+    public const int MaxNameLength = SceneIntervention.MaxSpeakerLength;
+
+    /// <summary>Deepest nesting of lists and mappings read (the scenario format itself needs five: scenes, a scene, its interventions, one).</summary>
+    public const int MaxNesting = 64;
+
+    /// <summary>Most YAML values read, counting each alias as the values it repeats (the shipped scenarios have a few hundred).</summary>
+    public const long MaxYamlNodes = 100_000;
+
     private static readonly string[] ScenarioFields = ["name", "model", "prompt_format", "memory", "replicas", "watch_roles", "sampling", "characters", "scenes"];
     private static readonly string[] MemoryFields = ["summary"];
     private static readonly (string Name, MemorySummary Summary)[] MemorySummaries = [("none", MemorySummary.None), ("model", MemorySummary.Model)];
@@ -35,13 +58,24 @@ public static class ScenarioFile
 
     /// <summary>Reads and validates the scenario file at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="ScenarioValidationException">The file is not valid YAML or not a valid scenario.</exception>
+    /// <exception cref="ScenarioValidationException">
+    /// The file is larger than <see cref="MaxFileBytes"/>, not valid YAML or not a valid scenario.
+    /// </exception>
     public static ScenarioDefinition Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"Scenario file '{path}' does not exist.", path);
+        }
+
+        var size = new FileInfo(path).Length;
+        if (size > MaxFileBytes)
+        {
+            // Read no more than it takes to show where the limit is passed.
+            using var file = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+            var start = new char[MaxFileBytes + 1];
+            throw TooLarge(new string(start, 0, file.ReadBlock(start)), path, size);
         }
 
         return Parse(File.ReadAllText(path), path);
@@ -51,13 +85,20 @@ public static class ScenarioFile
     /// Validates the scenario in <paramref name="yaml"/>; <paramref name="fileName"/> is named in errors and,
     /// without its extension, is the scenario's name when the file gives none.
     /// </summary>
-    /// <exception cref="ScenarioValidationException">The text is not valid YAML or not a valid scenario.</exception>
+    /// <exception cref="ScenarioValidationException">
+    /// The text is larger than <see cref="MaxFileBytes"/> in UTF-8, not valid YAML or not a valid scenario.
+    /// </exception>
     public static ScenarioDefinition Parse(string yaml, string fileName)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(fileName);
+        var size = yaml.Length <= MaxFileBytes / 3 ? yaml.Length : Encoding.UTF8.GetByteCount(yaml);
+        if (size > MaxFileBytes)
+        {
+            throw TooLarge(yaml, fileName, size);
+        }
 
-        var reader = new YamlFieldReader(fileName);
+        var reader = new YamlFieldReader(fileName, yaml);
         var scenario = ReadYaml(yaml, reader) is { } root
             ? ReadScenario(root, Path.GetFileNameWithoutExtension(fileName), reader)
             : null;
@@ -69,6 +110,26 @@ public static class ScenarioFile
         }
 
         return scenario;
+    }
+
+    /// <summary>The error for a scenario of <paramref name="size"/> bytes, at the first character past <see cref="MaxFileBytes"/>.</summary>
+    private static ScenarioValidationException TooLarge(string text, string fileName, long size)
+    {
+        var index = 0;
+        for (var bytes = 0; index < text.Length; index++)
+        {
+            // UTF-8 bytes, a surrogate pair's four counted as two for each half.
+            bytes += text[index] switch { < '\u0080' => 1, < '\u0800' => 2, >= '\uD800' and <= '\uDFFF' => 2, _ => 3 };
+            if (bytes > MaxFileBytes)
+            {
+                break;
+            }
+        }
+
+        var at = TextPosition.Of(text, index);
+        var message = string.Create(
+            CultureInfo.InvariantCulture, $"the file is {size:N0} bytes, more than the {MaxFileBytes:N0} (1 MiB) a scenario may have; this is where it passes them");
+        return new ScenarioValidationException([new ScenarioError(fileName, checked((int)at.Line), checked((int)at.Column), "", message)]);
     }
 
     /// <summary>A one-paragraph summary for people: characters, scenes, turns, replicas, model and sampling.</summary>
@@ -132,17 +193,34 @@ public static class ScenarioFile
         var stream = new YamlStream();
         try
         {
-            stream.Load(new Parser(scanner));
+            stream.Load(new BoundedYamlParser(new Parser(scanner), MaxNesting, MaxYamlNodes));
+        }
+        catch (YamlLimitException e)
+        {
+            reader.Error(e.Start, "", e.Message);
+            return null;
         }
         catch (YamlException e)
         {
-            reader.Error(e.Start, "", $"invalid YAML: {e.Message}");
+            reader.Error(e.Start, "", $"invalid YAML: {MessageText.Yaml(e.Message)}");
             return null;
         }
         catch (InvalidOperationException)
         {
             // YamlDotNet 16 throws this, not a YamlException, for some unclosed flow collections.
             reader.Error(scanner.CurrentPosition, "", "invalid YAML: is a '[' or '{' before this point left unclosed?");
+            return null;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // YamlDotNet 16 converts "\UFFFFFFFF" or a low surrogate escape before a high one ("\uDC00\uD800") without checking.
+            reader.Error(scanner.CurrentPosition, "", "invalid YAML: an escape sequence (\\u or \\U) before this point names no Unicode character");
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's loader checks the events it is given this way; BoundedYamlParser reports the cases known to reach it.
+            reader.Error(scanner.CurrentPosition, "", "invalid YAML: the structure before this point cannot be read");
             return null;
         }
 
@@ -167,7 +245,7 @@ public static class ScenarioFile
             return null;
         }
 
-        var name = reader.OptionalString(top, "name") ?? defaultName;
+        var name = reader.OptionalName(top, "name") ?? defaultName;
         var model = reader.OptionalString(top, "model");
         var promptFormat = reader.Choice(top, "prompt_format", PromptFormats, PromptFormatChoice.Auto, "prompt format", "prompt formats") ?? PromptFormatChoice.Auto;
         var memory = top.Value("memory") is { } memoryNode && reader.Mapping(memoryNode, "memory", MemoryFields) is { } memoryFields
@@ -216,8 +294,8 @@ public static class ScenarioFile
                 continue;
             }
 
-            var id = reader.RequiredString(map, "id");
-            var name = reader.RequiredString(map, "name");
+            var id = reader.RequiredId(map, "id");
+            var name = reader.RequiredName(map, "name");
             var role = reader.RequiredString(map, "role");
             CheckUnique(map, "id", id, ids, "character id", reader);
             CheckUnique(map, "name", name, names, "character name", reader);
@@ -260,21 +338,31 @@ public static class ScenarioFile
     /// <summary>A forced role that starts after every scene its character plays in has ended would never speak.</summary>
     private static void CheckForcedTurns(List<ForcedTurn> forcedTurns, List<SceneDefinition> scenes, YamlFieldReader reader)
     {
+        var longestScene = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var scene in scenes)
+        {
+            foreach (var id in scene.Present)
+            {
+                longestScene[id] = Math.Max(longestScene.GetValueOrDefault(id), scene.MaxTurns);
+            }
+        }
+
         foreach (var forced in forcedTurns)
         {
-            var playedIn = scenes.Where(s => s.Present.Contains(forced.CharacterId, StringComparer.Ordinal)).ToList();
-            if (playedIn.Count > 0 && playedIn.All(s => forced.Turn >= s.MaxTurns))
+            if (longestScene.TryGetValue(forced.CharacterId, out var longest) && forced.Turn >= longest)
             {
-                var longest = playedIn.Max(s => s.MaxTurns);
-                reader.Error(forced.Node, forced.Field, $"must be less than the max_turns of a scene '{forced.CharacterId}' plays in ({longest}), got {forced.Turn}");
+                reader.Error(forced.Node, forced.Field, $"must be less than the max_turns of a scene {MessageText.Quote(forced.CharacterId)} plays in ({longest}), got {forced.Turn}");
             }
         }
     }
 
     private static List<SceneDefinition> ReadScenes(YamlFields top, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
     {
+        var knownIds = characterIds?.ToHashSet(StringComparer.Ordinal);
         var scenes = new List<SceneDefinition>();
-        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+
+        // Scene ids name transcript files, which must not differ only in case on macOS or Windows.
+        var ids = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         var items = reader.Sequence(top, "scenes", "a scenario needs at least one scene") ?? [];
         for (var i = 0; i < items.Count; i++)
         {
@@ -284,10 +372,10 @@ public static class ScenarioFile
                 continue;
             }
 
-            var id = reader.OptionalString(map, "id") ?? $"scene-{i + 1}";
+            var id = reader.OptionalId(map, "id") ?? $"scene-{i + 1}";
             CheckUnique(map, "id", id, ids, "scene id", reader);
             var setting = reader.RequiredString(map, "setting");
-            var present = ReadPresent(map, characterIds, reader);
+            var present = ReadPresent(map, characterIds, knownIds, reader);
             var policy = reader.Choice(map, "policy", Policies, TurnPolicy.RoundRobin, "policy", "policies");
 
             // An invalid max_turns is already reported; checking interventions against a stand-in would only add noise.
@@ -347,18 +435,20 @@ public static class ScenarioFile
         }
     }
 
-    private static List<string> ReadPresent(YamlFields scene, IReadOnlyList<string>? characterIds, YamlFieldReader reader)
+    /// <summary>A scene's present character ids; <paramref name="knownIds"/> holds <paramref name="characterIds"/> (which name them in errors), null when unknown.</summary>
+    private static List<string> ReadPresent(YamlFields scene, IReadOnlyList<string>? characterIds, HashSet<string>? knownIds, YamlFieldReader reader)
     {
         var present = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in reader.StringItems(scene, "present", "a scene needs at least one character present"))
         {
-            if (characterIds is not null && !characterIds.Contains(item.Value, StringComparer.Ordinal))
+            if (characterIds is not null && knownIds is not null && !knownIds.Contains(item.Value))
             {
-                reader.Error(item.Node, item.Field, $"unknown character '{item.Value}' (characters: {string.Join(", ", characterIds)})");
+                reader.Error(item.Node, item.Field, $"unknown character {MessageText.Quote(item.Value)} (characters: {MessageText.List(characterIds)})");
             }
-            else if (present.Contains(item.Value, StringComparer.Ordinal))
+            else if (!seen.Add(item.Value))
             {
-                reader.Error(item.Node, item.Field, $"'{item.Value}' is listed twice");
+                reader.Error(item.Node, item.Field, $"{MessageText.Quote(item.Value)} is listed twice");
             }
             else
             {
@@ -373,6 +463,7 @@ public static class ScenarioFile
         YamlFields scene, string sceneId, IReadOnlyList<string> present, int? maxTurns, YamlFieldReader reader)
     {
         var interventions = new List<InterventionDefinition>();
+        var presentIds = present.ToHashSet(StringComparer.Ordinal);
         var items = reader.Sequence(scene, "interventions") ?? [];
         for (var i = 0; i < items.Count; i++)
         {
@@ -388,14 +479,14 @@ public static class ScenarioFile
             }
 
             var to = reader.OptionalString(map, "to");
-            if (to is not null && !present.Contains(to, StringComparer.Ordinal) && map.Value("to") is { } toNode)
+            if (to is not null && !presentIds.Contains(to) && map.Value("to") is { } toNode)
             {
-                reader.Error(toNode, map.Path("to"), $"'{to}' is not present in scene '{sceneId}' (present: {string.Join(", ", present)})");
+                reader.Error(toNode, map.Path("to"), $"{MessageText.Quote(to)} is not present in scene {MessageText.Quote(sceneId)} (present: {MessageText.List(present)})");
             }
 
             interventions.Add(new InterventionDefinition(
                 turn ?? 0,
-                reader.OptionalString(map, "speaker") ?? DefaultSpeaker,
+                reader.OptionalName(map, "speaker") ?? DefaultSpeaker,
                 reader.RequiredString(map, "text"),
                 to));
         }
@@ -413,7 +504,7 @@ public static class ScenarioFile
 
         if (!seen.TryAdd(value, node.Start.Line))
         {
-            reader.Error(node, map.Path(key), $"duplicate {what} '{value}' (first on line {seen[value]})");
+            reader.Error(node, map.Path(key), $"duplicate {what} {MessageText.Quote(value)} (first on line {seen[value]})");
         }
     }
 }

@@ -9,7 +9,7 @@ namespace AgentTheater.Grains.Scenarios;
 /// problem instead of stopping at the first, so that one run of the validator shows all of them.
 /// Every read returns a usable fallback after an error; the caller throws once at the end.
 /// </summary>
-internal sealed class YamlFieldReader(string file)
+internal sealed class YamlFieldReader(string file, string text)
 {
     private readonly List<ScenarioError> errors = [];
 
@@ -17,8 +17,12 @@ internal sealed class YamlFieldReader(string file)
     public IReadOnlyList<ScenarioError> Errors =>
         [.. errors.OrderBy(e => e.Line).ThenBy(e => e.Column)];
 
-    public void Error(Mark at, string field, string message) =>
-        errors.Add(new ScenarioError(file, checked((int)at.Line), checked((int)at.Column), field, message));
+    public void Error(Mark at, string field, string message)
+    {
+        // YamlDotNet puts the end of a text without a final line break on a line after it; the error is at the end.
+        var position = at.Index >= text.Length ? TextPosition.Of(text, text.Length) : at;
+        errors.Add(new ScenarioError(file, checked((int)position.Line), checked((int)position.Column), field, message));
+    }
 
     public void Error(YamlNode at, string field, string message) => Error(at.Start, field, message);
 
@@ -45,7 +49,7 @@ internal sealed class YamlFieldReader(string file)
             {
                 var closest = FieldSuggestion.Closest(name, known);
                 var hint = closest is null ? $"known fields: {string.Join(", ", known)}" : $"did you mean '{closest}'?";
-                Error(key, fields.Path(name), $"unknown field '{name}' ({hint})");
+                Error(key, fields.Path(MessageText.Plain(name)), $"unknown field {MessageText.Quote(name)} ({hint})");
             }
         }
 
@@ -77,7 +81,7 @@ internal sealed class YamlFieldReader(string file)
         var names = choices.Select(c => c.Name).ToArray();
         var closest = FieldSuggestion.Closest(text, names);
         var hint = closest is null ? "" : $"did you mean '{closest}'? ";
-        Error(map.Value(key) ?? map.Node, map.Path(key), $"unknown {what} '{text}' ({hint}{plural}: {string.Join(", ", names)})");
+        Error(map.Value(key) ?? map.Node, map.Path(key), $"unknown {what} {MessageText.Quote(text)} ({hint}{plural}: {string.Join(", ", names)})");
         return null;
     }
 
@@ -127,9 +131,67 @@ internal sealed class YamlFieldReader(string file)
     public string RequiredString(YamlFields map, string key) =>
         Required(map, key) ? OptionalString(map, key) ?? "" : "";
 
-    /// <summary>An optional text field, trimmed; null when absent or invalid.</summary>
+    /// <summary>An optional text field, trimmed, of at most <see cref="ScenarioFile.MaxTextLength"/> characters; null when absent or invalid.</summary>
     public string? OptionalString(YamlFields map, string key) =>
         map.Value(key) is { } node ? Text(node, map.Path(key)) : null;
+
+    /// <summary>A required id (see <see cref="OptionalId"/>); empty (and an error) when missing or blank.</summary>
+    public string RequiredId(YamlFields map, string key) =>
+        Required(map, key) ? OptionalId(map, key) ?? "" : "";
+
+    /// <summary>
+    /// An optional id: ASCII letters, digits, <c>-</c>, <c>_</c> and <c>.</c>, starting with a letter or digit, at most
+    /// <see cref="ScenarioFile.MaxIdLength"/> characters. Ids are parts of grain keys (<c>{run}/{scene}/{replica}</c>,
+    /// <c>{scene key}/{character}</c>), of branch names (<c>game-0~0.1</c>), file names and URLs. An id that breaks the
+    /// rule is reported and still returned, so that what refers to it adds no errors of its own.
+    /// </summary>
+    public string? OptionalId(YamlFields map, string key)
+    {
+        if (map.Value(key) is not { } node || Text(node, map.Path(key), int.MaxValue) is not { } id)
+        {
+            return null;
+        }
+
+        if (IdProblem(id) is { } problem)
+        {
+            Error(node, map.Path(key), $"{MessageText.Quote(id)} is not a valid id: it {problem}; an id is ASCII letters, digits, '-', '_' and '.', starting with a letter or digit, at most {ScenarioFile.MaxIdLength} characters");
+        }
+
+        return id;
+    }
+
+    /// <summary>A required name (see <see cref="OptionalName"/>); empty (and an error) when missing or blank.</summary>
+    public string RequiredName(YamlFields map, string key) =>
+        Required(map, key) ? OptionalName(map, key) ?? "" : "";
+
+    /// <summary>
+    /// An optional name, trimmed: one line of at most <see cref="ScenarioFile.MaxNameLength"/> characters without control
+    /// characters (a name starts lines of transcripts and prompts); null (and an error) when it is not.
+    /// </summary>
+    public string? OptionalName(YamlFields map, string key)
+    {
+        if (map.Value(key) is not { } node || Text(node, map.Path(key), int.MaxValue) is not { } name)
+        {
+            return null;
+        }
+
+        if (name.Length > ScenarioFile.MaxNameLength)
+        {
+            Error(node, map.Path(key), string.Create(CultureInfo.InvariantCulture, $"is {name.Length:N0} characters long; a name may have at most {ScenarioFile.MaxNameLength}"));
+            return null;
+        }
+
+        foreach (var c in name)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                Error(node, map.Path(key), $"must be one line without control characters; it contains {Describe(c)}");
+                return null;
+            }
+        }
+
+        return name;
+    }
 
     /// <summary>
     /// A field that is either one text or a list of texts, each with its node and field path for later errors.
@@ -184,7 +246,7 @@ internal sealed class YamlFieldReader(string file)
 
         if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            Error(node, map.Path(key), $"expected an integer, got '{text}'");
+            Error(node, map.Path(key), $"expected an integer, got {MessageText.Quote(text)}");
             return null;
         }
 
@@ -209,7 +271,7 @@ internal sealed class YamlFieldReader(string file)
 
         if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            Error(node, map.Path(key), $"expected an integer, got '{text}'");
+            Error(node, map.Path(key), $"expected an integer, got {MessageText.Quote(text)}");
             return null;
         }
 
@@ -230,7 +292,7 @@ internal sealed class YamlFieldReader(string file)
 
         if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !float.IsFinite(value))
         {
-            Error(node, map.Path(key), $"expected a number, got '{text}'");
+            Error(node, map.Path(key), $"expected a number, got {MessageText.Quote(text)}");
             return null;
         }
 
@@ -243,8 +305,8 @@ internal sealed class YamlFieldReader(string file)
         return value;
     }
 
-    /// <summary>Non-blank text, trimmed; null (and an error) otherwise.</summary>
-    private string? Text(YamlNode node, string field)
+    /// <summary>Non-blank text of at most <paramref name="maxLength"/> characters, trimmed; null (and an error) otherwise.</summary>
+    private string? Text(YamlNode node, string field, int maxLength = ScenarioFile.MaxTextLength)
     {
         if (Scalar(node, field, "a text") is not { } text)
         {
@@ -255,6 +317,12 @@ internal sealed class YamlFieldReader(string file)
         if (text.Length == 0)
         {
             Error(node, field, "must not be empty");
+            return null;
+        }
+
+        if (text.Length > maxLength)
+        {
+            Error(node, field, string.Create(CultureInfo.InvariantCulture, $"is {text.Length:N0} characters long; at most {maxLength:N0} are allowed"));
             return null;
         }
 
@@ -272,11 +340,49 @@ internal sealed class YamlFieldReader(string file)
         return null;
     }
 
+    private static string? IdProblem(string id)
+    {
+        if (id.Length > ScenarioFile.MaxIdLength)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"is {id.Length:N0} characters long");
+        }
+
+        if (!char.IsAsciiLetterOrDigit(id[0]))
+        {
+            return $"starts with {Describe(id[0])}";
+        }
+
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+            {
+                return c switch
+                {
+                    '/' => "contains '/', which separates the parts of grain keys",
+                    '~' => "contains '~', which starts a branch's name",
+                    _ => $"contains {Describe(c)}",
+                };
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A character as a message names it: visible ones quoted, the rest by code point.</summary>
+    private static string Describe(char c) => c switch
+    {
+        ' ' => "a space",
+        '\t' => "a tab",
+        _ when char.IsWhiteSpace(c) || char.IsControl(c) || char.IsSurrogate(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format =>
+            string.Create(CultureInfo.InvariantCulture, $"U+{(int)c:X4}"),
+        _ => $"'{c}'",
+    };
+
     private static string Describe(YamlNode node) => node switch
     {
         YamlSequenceNode => "a list",
         YamlMappingNode => "a mapping",
-        YamlScalarNode scalar => $"'{scalar.Value}'",
+        YamlScalarNode scalar => MessageText.Quote(scalar.Value ?? ""),
         _ => "something else",
     };
 }
