@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using AgentTheater.Contracts.Scenarios;
+using AgentTheater.Grains.Scenarios;
 using AgentTheater.Web.Runs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,8 +15,8 @@ namespace AgentTheater.Web.Api;
 /// <summary><c>/api/runs</c>: start a scenario, list runs, follow one, pause, resume or stop it.</summary>
 internal static class RunEndpoints
 {
-    /// <summary>Largest scenario body accepted.</summary>
-    private const int MaxScenarioBytes = 1 << 20;
+    /// <summary>Largest scenario body read (characters; the parser then holds it to the same number of UTF-8 bytes).</summary>
+    private const int MaxScenarioBytes = ScenarioFile.MaxFileBytes;
 
     private static readonly string[] YamlTypes = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"];
 
