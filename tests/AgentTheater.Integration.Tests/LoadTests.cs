@@ -13,13 +13,7 @@ public sealed class LoadTests(TheaterClusterFixture fixture)
     [Fact]
     public async Task Run_TwoHundredScenesOnASiloWhosePoolQueueHoldsSixteen_EveryScenesCompletes_NoLineTwice()
     {
-        var (httpPort, siloPort, gatewayPort) = (TestProcesses.FreePort(), TestProcesses.FreePort(), TestProcesses.FreePort());
-        using var silo = TestProcesses.StartDotnet(
-            TestProcesses.SiloAssembly(),
-            $"--Http:Port={httpPort}",
-            $"--Cluster:SiloPort={siloPort}",
-            $"--Cluster:GatewayPort={gatewayPort}",
-            "--Storage:Provider=Memory",
+        var (silo, siloOutput, httpPort, gatewayPort) = TestProcesses.StartSilo(
             $"--Inference:ModelPath={fixture.ModelPath}",
             "--Inference:MaxSequences=32",
             "--Inference:MaxQueuedRequests=16",
@@ -27,7 +21,7 @@ public sealed class LoadTests(TheaterClusterFixture fixture)
             "--Inference:Threads=1",
             "--Attribution:Enabled=true",
             "--Logging:LogLevel:Default=Warning");
-        var siloOutput = TestProcesses.Collect(silo);
+        using var process = silo;
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };

@@ -71,15 +71,7 @@ public sealed class ModelCheckTests(TheaterClusterFixture fixture)
     {
         var model = Path.Combine(fixture.Directory, $"junk-{Guid.NewGuid():N}.gguf");
         await File.WriteAllTextAsync(model, "a text file, not a model\n", Cancel);
-        var (httpPort, siloPort, gatewayPort) = (TestProcesses.FreePort(), TestProcesses.FreePort(), TestProcesses.FreePort());
-        var silo = TestProcesses.StartDotnet(
-            TestProcesses.SiloAssembly(),
-            $"--Http:Port={httpPort}",
-            $"--Cluster:SiloPort={siloPort}",
-            $"--Cluster:GatewayPort={gatewayPort}",
-            "--Storage:Provider=Memory",
-            $"--Inference:ModelPath={model}");
-        var output = TestProcesses.Collect(silo);
+        var (silo, output, httpPort, _) = TestProcesses.StartSilo($"--Inference:ModelPath={model}");
         try
         {
             // Asked until it exits: it must never answer ready.

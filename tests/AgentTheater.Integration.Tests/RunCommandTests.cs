@@ -223,12 +223,14 @@ public sealed partial class RunCommandTests(TheaterClusterFixture fixture)
     public async Task ValidateWithModel_And_Run_ACardLargerThanTheContext_NameTheCharacterAndBothNumbers_BeforeAnySceneStarts()
     {
         var file = Path.Combine(fixture.Directory, $"huge-card-{Guid.NewGuid():N}.yaml");
-        var role = string.Join(" ", Enumerable.Repeat("a keeper of very long and winding stories", 500));
+        // Every text field stays within the scenario's 4,000-character limit; together they outgrow any context here.
+        var role = string.Join(" ", Enumerable.Repeat("a keeper of very long and winding stories", 90));
         await File.WriteAllTextAsync(file, $"""
             characters:
               - id: host
                 name: Hal
                 role: {role}
+                goals: [{role}, {role}, {role}, {role}, {role}]
               - id: guest
                 name: Gus
                 role: a guest

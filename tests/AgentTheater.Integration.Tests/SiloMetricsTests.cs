@@ -20,19 +20,12 @@ public sealed partial class SiloMetricsTests(TheaterClusterFixture fixture)
         Assert.Contains("agent_theater_takeovers_total", dashboardMetrics);
         Assert.Contains("agent_theater_turn_duration_seconds_bucket", dashboardMetrics);
 
-        var (httpPort, siloPort, gatewayPort) = (TestProcesses.FreePort(), TestProcesses.FreePort(), TestProcesses.FreePort());
-        var silo = TestProcesses.StartDotnet(
-            TestProcesses.SiloAssembly(),
-            $"--Http:Port={httpPort}",
-            $"--Cluster:SiloPort={siloPort}",
-            $"--Cluster:GatewayPort={gatewayPort}",
-            "--Storage:Provider=Memory",
+        var (silo, siloOutput, httpPort, gatewayPort) = TestProcesses.StartSilo(
             $"--Inference:ModelPath={fixture.ModelPath}",
             "--Inference:MaxSequences=4",
             "--Inference:SequenceContextLength=1024",
             "--Inference:Threads=1",
             "--Logging:LogLevel:Default=Warning");
-        var siloOutput = TestProcesses.Collect(silo);
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };

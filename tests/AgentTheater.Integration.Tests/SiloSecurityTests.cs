@@ -13,14 +13,8 @@ public sealed class SiloSecurityTests(TheaterClusterFixture fixture)
     [Fact]
     public async Task Silo_HttpBeyondLoopbackWithoutAnApiKey_RefusesToStart_NamingTheSetting()
     {
-        using var silo = TestProcesses.StartDotnet(
-            TestProcesses.SiloAssembly(),
-            "--Http:Address=0.0.0.0",
-            $"--Http:Port={TestProcesses.FreePort()}",
-            $"--Cluster:SiloPort={TestProcesses.FreePort()}",
-            $"--Cluster:GatewayPort={TestProcesses.FreePort()}",
-            "--Storage:Provider=Memory");
-        var output = TestProcesses.Collect(silo);
+        var (process, output, _, _) = TestProcesses.StartSilo("--Http:Address=0.0.0.0");
+        using var silo = process;
 
         await TestProcesses.WaitAsync(silo, TimeSpan.FromMinutes(1));
 
@@ -38,18 +32,12 @@ public sealed class SiloSecurityTests(TheaterClusterFixture fixture)
         Directory.CreateDirectory(folder);
         var cluster = WriteCertificate(Path.Combine(folder, "cluster.pfx"), "cluster");
         var stranger = WriteCertificate(Path.Combine(folder, "stranger.pfx"), "stranger");
-        var (httpPort, siloPort, gatewayPort) = (TestProcesses.FreePort(), TestProcesses.FreePort(), TestProcesses.FreePort());
-        using var silo = TestProcesses.StartDotnet(
-            TestProcesses.SiloAssembly(),
-            $"--Http:Port={httpPort}",
-            $"--Cluster:SiloPort={siloPort}",
-            $"--Cluster:GatewayPort={gatewayPort}",
+        var (process, output, httpPort, gatewayPort) = TestProcesses.StartSilo(
             "--Cluster:ClusterId=tls",
             $"--Cluster:Tls:CertificatePath={cluster}",
             $"--Cluster:Tls:CertificatePassword={Password}",
-            "--Storage:Provider=Memory",
             "--Logging:LogLevel:Default=Warning");
-        var output = TestProcesses.Collect(silo);
+        using var silo = process;
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };

@@ -19,6 +19,17 @@ internal static class TestProcesses
         return path;
     }
 
+    /// <summary>
+    /// A standalone silo on free loopback ports with memory storage and <paramref name="settings"/> (<c>--Key=value</c>,
+    /// which win over these), its output collected as it comes.
+    /// </summary>
+    public static (Process Process, StringBuilder Output, int HttpPort, int GatewayPort) StartSilo(params string[] settings)
+    {
+        var (httpPort, siloPort, gatewayPort) = (FreePort(), FreePort(), FreePort());
+        var process = StartDotnet(SiloAssembly(), [$"--Http:Port={httpPort}", $"--Cluster:SiloPort={siloPort}", $"--Cluster:GatewayPort={gatewayPort}", "--Storage:Provider=Memory", .. settings]);
+        return (process, Collect(process), httpPort, gatewayPort);
+    }
+
     /// <summary>The CLI, next to the tests.</summary>
     public static string CliAssembly => Path.Combine(AppContext.BaseDirectory, "agent-theater.dll");
 
