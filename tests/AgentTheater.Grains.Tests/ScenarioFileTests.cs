@@ -165,7 +165,7 @@ public sealed class ScenarioFileTests : IDisposable
             [
                 (2, 3, "sampling.temprature", "unknown field 'temprature' (did you mean 'temperature'?)"),
                 (3, 3, "sampling.maxTokensPerLine", "unknown field 'maxTokensPerLine' (did you mean 'max_tokens_per_line'?)"),
-                (5, 37, "characters[0].colour", "unknown field 'colour' (known fields: id, name, role, goals, private_knowledge, speaking_style, play_as)"),
+                (5, 37, "characters[0].colour", "unknown field 'colour' (known fields: id, name, role, goals, private_knowledge, speaking_style, play_as, card)"),
             ],
             error.Errors.Select(e => (e.Line, e.Column, e.Field, e.Message)));
     }

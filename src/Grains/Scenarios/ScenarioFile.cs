@@ -45,7 +45,7 @@ public static class ScenarioFile
     private static readonly string[] MemoryFields = ["summary"];
     private static readonly (string Name, MemorySummary Summary)[] MemorySummaries = [("none", MemorySummary.None), ("model", MemorySummary.Model)];
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
-    private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as"];
+    private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as", "card"];
     private static readonly string[] PlayAsFields = ["role", "from_turn"];
     private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "max_silence", "recency_penalty", "addressed_boost", "stop_phrases", "narration", "interventions"];
     private static readonly string[] InterventionFields = ["turn", "speaker", "text", "to"];
@@ -78,17 +78,18 @@ public static class ScenarioFile
             throw TooLarge(new string(start, 0, file.ReadBlock(start)), path, size);
         }
 
-        return Parse(File.ReadAllText(path), path);
+        return Parse(File.ReadAllText(path), path, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
     /// <summary>
     /// Validates the scenario in <paramref name="yaml"/>; <paramref name="fileName"/> is named in errors and,
-    /// without its extension, is the scenario's name when the file gives none.
+    /// without its extension, is the scenario's name when the file gives none. Character cards (<c>card:</c>) are read
+    /// relative to <paramref name="cardFolder"/>; without one (a scenario sent over the API), a card is an error.
     /// </summary>
     /// <exception cref="ScenarioValidationException">
     /// The text is larger than <see cref="MaxFileBytes"/> in UTF-8, not valid YAML or not a valid scenario.
     /// </exception>
-    public static ScenarioDefinition Parse(string yaml, string fileName)
+    public static ScenarioDefinition Parse(string yaml, string fileName, string? cardFolder = null)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(fileName);
@@ -100,7 +101,7 @@ public static class ScenarioFile
 
         var reader = new YamlFieldReader(fileName, yaml);
         var scenario = ReadYaml(yaml, reader) is { } root
-            ? ReadScenario(root, Path.GetFileNameWithoutExtension(fileName), reader)
+            ? ReadScenario(root, Path.GetFileNameWithoutExtension(fileName), cardFolder, reader)
             : null;
 
         var errors = reader.Errors;
@@ -238,7 +239,7 @@ public static class ScenarioFile
         return stream.Documents[0].RootNode;
     }
 
-    private static ScenarioDefinition? ReadScenario(YamlNode root, string defaultName, YamlFieldReader reader)
+    private static ScenarioDefinition? ReadScenario(YamlNode root, string defaultName, string? cardFolder, YamlFieldReader reader)
     {
         if (reader.Mapping(root, "", ScenarioFields) is not { } top)
         {
@@ -257,8 +258,10 @@ public static class ScenarioFile
             ? ReadSampling(fields, reader)
             : new SamplingSettings();
         var forcedTurns = new List<ForcedTurn>();
-        var characters = ReadCharacters(top, forcedTurns, reader);
-        var scenes = ReadScenes(top, characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
+        var characters = ReadCharacters(top, cardFolder, forcedTurns, reader, out var cardUnread);
+
+        // A card that could not be read leaves its character's id unknown; scenes naming it would only add noise.
+        var scenes = ReadScenes(top, cardUnread ? null : characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
         CheckForcedTurns(forcedTurns, scenes, reader);
         return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles, promptFormat, memory);
     }
@@ -275,9 +278,14 @@ public static class ScenarioFile
             MaxTokensPerLine: reader.Integer(map, "max_tokens_per_line", 1, 1024) ?? defaults.MaxTokensPerLine);
     }
 
-    /// <summary>The characters; null when the list itself is missing or unreadable (then scenes are not checked against it).</summary>
-    private static List<PersonaCard>? ReadCharacters(YamlFields top, List<ForcedTurn> forcedTurns, YamlFieldReader reader)
+    /// <summary>
+    /// The characters; null when the list itself is missing or unreadable (then scenes are not checked against it).
+    /// <paramref name="cardUnread"/> says whether a character's card could not be read (nor then its id).
+    /// </summary>
+    private static List<PersonaCard>? ReadCharacters(
+        YamlFields top, string? cardFolder, List<ForcedTurn> forcedTurns, YamlFieldReader reader, out bool cardUnread)
     {
+        cardUnread = false;
         if (reader.Sequence(top, "characters", "a scenario needs at least one character") is not { } items)
         {
             return null;
@@ -294,22 +302,59 @@ public static class ScenarioFile
                 continue;
             }
 
-            var id = reader.RequiredId(map, "id");
-            var name = reader.RequiredName(map, "name");
-            var role = reader.RequiredString(map, "role");
+            // With a card, the YAML's fields override the card's; a card that failed to load adds no "missing" errors.
+            var hasCard = map.Value("card") is not null;
+            var card = hasCard ? ReadCard(map, cardFolder, reader) : null;
+            cardUnread |= hasCard && card is null;
+            var id = hasCard && map.Value("id") is null ? card?.Id ?? (card is null ? "" : CharacterCard.Slug(card.Name) ?? $"character-{i + 1}") : reader.RequiredId(map, "id");
+            var name = hasCard && map.Value("name") is null ? card?.Name ?? "" : reader.RequiredName(map, "name");
+            var role = hasCard && map.Value("role") is null ? card?.Role ?? "" : reader.RequiredString(map, "role");
+            if (card is not null && role.Length == 0 && map.Value("role") is null)
+            {
+                reader.Error(map.Value("card")!, map.Path("card"), $"card {MessageText.Quote(reader.OptionalString(map, "card") ?? "")} has no description; give the character a role");
+            }
+
             CheckUnique(map, "id", id, ids, "character id", reader);
             CheckUnique(map, "name", name, names, "character name", reader);
             characters.Add(new PersonaCard(
                 id,
                 name,
                 role,
-                [.. reader.StringItems(map, "goals").Select(g => g.Value)],
-                [.. reader.StringItems(map, "private_knowledge").Select(k => k.Value)],
-                reader.OptionalString(map, "speaking_style") ?? "",
+                card is not null && map.Value("goals") is null ? card.Goals : [.. reader.StringItems(map, "goals").Select(g => g.Value)],
+                card is not null && map.Value("private_knowledge") is null
+                    ? card.PrivateKnowledge
+                    : [.. reader.StringItems(map, "private_knowledge").Select(k => k.Value)],
+                reader.OptionalString(map, "speaking_style") ?? card?.SpeakingStyle ?? "",
                 ReadPlayAs(map, id, role, forcedTurns, reader)));
         }
 
         return characters;
+    }
+
+    /// <summary>The character card a character's <c>card</c> names, relative to the scenario's folder; null (and an error at the field) when it cannot be read.</summary>
+    private static ImportedCard? ReadCard(YamlFields character, string? cardFolder, YamlFieldReader reader)
+    {
+        var node = character.Value("card")!;
+        if (reader.OptionalString(character, "card") is not { } file)
+        {
+            return null;
+        }
+
+        if (cardFolder is null)
+        {
+            reader.Error(node, character.Path("card"), $"card {MessageText.Quote(file)} cannot be read: this scenario was given without a folder (only a scenario file read from disk may name cards)");
+            return null;
+        }
+
+        try
+        {
+            return CharacterCard.Load(Path.Combine(cardFolder, file), file);
+        }
+        catch (CharacterCardException e)
+        {
+            reader.Error(node, character.Path("card"), e.Message);
+            return null;
+        }
     }
 
     /// <summary>A character's forced takeover (<c>play_as</c>), or null; an explicit <c>from_turn</c> is kept to check against the scenes.</summary>
@@ -497,14 +542,15 @@ public static class ScenarioFile
     private static void CheckUnique(
         YamlFields map, string key, string value, Dictionary<string, long> seen, string what, YamlFieldReader reader)
     {
-        if (value.Length == 0 || map.Value(key) is not { } node)
+        // A value taken from a character card is reported at the card field.
+        if (value.Length == 0 || (map.Value(key) ?? map.Value("card")) is not { } node)
         {
             return;
         }
 
         if (!seen.TryAdd(value, node.Start.Line))
         {
-            reader.Error(node, map.Path(key), $"duplicate {what} {MessageText.Quote(value)} (first on line {seen[value]})");
+            reader.Error(node, map.Value(key) is null ? map.Path("card") : map.Path(key), $"duplicate {what} {MessageText.Quote(value)} (first on line {seen[value]})");
         }
     }
 }

@@ -340,7 +340,8 @@ internal sealed class YamlFieldReader(string file, string text)
         return null;
     }
 
-    private static string? IdProblem(string id)
+    /// <summary>What breaks the id rule in <paramref name="id"/> (see <see cref="OptionalId"/>), or null.</summary>
+    public static string? IdProblem(string id)
     {
         if (id.Length > ScenarioFile.MaxIdLength)
         {
