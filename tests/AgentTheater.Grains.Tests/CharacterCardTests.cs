@@ -115,6 +115,7 @@ public sealed class CharacterCardTests : IDisposable
 
         Assert.Equal((10, 11, "characters[0].card"), (error.Line, error.Column, error.Field));
         Assert.StartsWith("card 'broken.json' is not valid JSON (line 3,", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -10,6 +10,7 @@ internal static class AgentTheaterCommand
         var root = new RootCommand("AgentTheater: many LLM characters improvising together on Orleans, one pooled llama.cpp engine.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(ValidateCommand.Create());
+        root.Subcommands.Add(CardsCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ForkCommand.Create());
         root.Subcommands.Add(ExperimentCommand.Create());

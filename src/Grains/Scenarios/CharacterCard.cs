@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentTheater.Contracts.Scenarios;
@@ -25,7 +26,8 @@ public static class CharacterCard
     private const string SpecV2 = "chara_card_v2";
     private const string SpecV3 = "chara_card_v3";
     private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Cards are read by people too: quotes and accents stay as they are (the text is never embedded in HTML here).
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Reads the card at <paramref name="path"/>, which errors name as <paramref name="name"/>.</summary>
     /// <exception cref="CharacterCardException">The file is missing, unreadable, or not a V2 or V3 card.</exception>
@@ -69,7 +71,7 @@ public static class CharacterCard
         {
             var line = (e.LineNumber ?? 0) + 1;
             var column = (e.BytePositionInLine ?? 0) + 1;
-            throw new CharacterCardException($"card {MessageText.Quote(name)} is not valid JSON (line {line}, byte {column}): {e.Message}");
+            throw new CharacterCardException($"card {MessageText.Quote(name)} is not valid JSON (line {line}, byte {column}): {JsonProblem(e.Message)}");
         }
 
         if (root is not JsonObject top)
@@ -165,6 +167,13 @@ public static class CharacterCard
         var text = slug.ToString().TrimEnd('-');
         text = text.Length > ScenarioFile.MaxIdLength ? text[..ScenarioFile.MaxIdLength].TrimEnd('-') : text;
         return text.Length == 0 ? null : text;
+    }
+
+    /// <summary>System.Text.Json's message without its own 0-based "Path: $ | LineNumber: 1 | BytePositionInLine: 0." tail.</summary>
+    private static string JsonProblem(string message)
+    {
+        var tail = message.IndexOf(" Path: ", StringComparison.Ordinal) is var path and >= 0 ? path : message.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        return tail > 0 ? message[..tail].TrimEnd() : message;
     }
 
     /// <summary>The JSON text in a PNG's <c>ccv3</c> chunk, else its <c>chara</c> chunk (both base64 in <c>tEXt</c>).</summary>
