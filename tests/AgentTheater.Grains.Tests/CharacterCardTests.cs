@@ -31,6 +31,23 @@ public sealed class CharacterCardTests : IDisposable
     }
 
     [Fact]
+    public void ToV2Json_ShippedTavernCharacters_ImportBackUnchanged()
+    {
+        var tavern = ScenarioFile.Load(Path.Combine(AppContext.BaseDirectory, "scenarios", "tavern.yaml"));
+
+        foreach (var character in tavern.Characters)
+        {
+            var imported = CharacterCard.Parse(Encoding.UTF8.GetBytes(CharacterCard.ToV2Json(character)), $"{character.Id}.json");
+
+            Assert.Equal(
+                (character.Id, character.Name, character.Role, character.SpeakingStyle),
+                (imported.Id, imported.Name, imported.Role, imported.SpeakingStyle));
+            Assert.Equal(character.Goals, imported.Goals);
+            Assert.Equal(character.PrivateKnowledge, imported.PrivateKnowledge);
+        }
+    }
+
+    [Fact]
     public void Load_PngWithCharaChunk_ImportsTheSameCharacter()
     {
         File.WriteAllBytes(Path.Combine(folder, "marta.png"), Png(("chara", CharacterCard.ToV2Json(Marta))));
