@@ -82,6 +82,21 @@ public sealed class ActsTests(TheaterClusterFixture fixture)
         Assert.Equal("stopped", played.Ended?.EndReason);
     }
 
+    [Fact]
+    public async Task Run_StoryScenario_WritesTheReplicasStoryWithItsThreeScenesInOrder()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+
+        var (code, stdout, stderr) = await RunCommandTests.AgentTheaterAsync(
+            "run", "scenarios/story.yaml", "--model", fixture.ModelPath, "--out", output, "--sequences", "8", "--context", "1024", "--no-attribution");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+        var story = File.ReadAllLines(Path.Combine(run, "stories", "replica-0.md"));
+        Assert.Equal(["## 1. common-room", "## 2. cellar", "## 3. dawn"], story.Where(l => l.StartsWith("## ", StringComparison.Ordinal)));
+        Assert.Equal(9 + 6 + 6, story.Count(l => l.Contains("**Marta**", StringComparison.Ordinal) || l.Contains("**Wren**", StringComparison.Ordinal) || l.Contains("**Pike**", StringComparison.Ordinal)));
+    }
+
     private static async Task<RunProgress> WaitUntilDone(IScenarioRunGrain run)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
