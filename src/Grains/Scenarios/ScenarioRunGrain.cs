@@ -67,6 +67,9 @@ internal sealed partial class ScenarioRunGrain(
     private long _liveTokens;
     private Activity? _run;
 
+    /// <summary>The keys of <see cref="ScenarioRunState.Started"/>, built on first use.</summary>
+    private HashSet<string>? _startedKeys;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (state.State.Scenario is not null && state.State.Ended.Count < state.State.SceneKeys.Count)
@@ -127,7 +130,7 @@ internal sealed partial class ScenarioRunGrain(
             EndRunSpanWhenDone();
             Signal();
             await state.WriteStateAsync();
-            await StartSuccessors();
+            await StartSuccessors(status.SceneKey);
         }
     }
 
@@ -301,6 +304,13 @@ internal sealed partial class ScenarioRunGrain(
 
     private string SceneKey(string sceneId, int replica) => $"{this.GetPrimaryKeyString()}/{sceneId}/{replica}";
 
+    /// <summary>The scene id and replica of a key <c>{run}/{scene}/{replica}</c> (the run id may itself hold '/').</summary>
+    private (string SceneId, int Replica) ParseKey(string key)
+    {
+        var parts = key[(this.GetPrimaryKeyString().Length + 1)..].Split('/');
+        return (parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Records a scene's end; false when it was already recorded.</summary>
     private bool RecordEnd(SceneStatus status)
     {
@@ -317,21 +327,32 @@ internal sealed partial class ScenarioRunGrain(
     /// Records as started, now, every scene replica not started yet whose predecessors in its replica have all ended, and
     /// returns their keys (the caller writes the state, then starts them).
     /// </summary>
-    private List<string> MarkReadyStarted()
+    /// <remarks>
+    /// With <paramref name="ended"/>, only that scene's successors in its replica are candidates: a run of many replicas
+    /// must not look at every scene for every end.
+    /// </remarks>
+    private List<string> MarkReadyStarted(string? ended = null)
     {
         var scenario = state.State.Scenario!;
-        var started = state.State.Started.Select(s => s.SceneKey).ToHashSet(StringComparer.Ordinal);
+        var started = _startedKeys ??= state.State.Started.Select(s => s.SceneKey).ToHashSet(StringComparer.Ordinal);
         var ready = new List<string>();
         var now = DateTimeOffset.UtcNow;
+        var (endedScene, endedReplica) = ended is null ? (null, -1) : ParseKey(ended);
         foreach (var scene in scenario.Scenes)
         {
-            for (var replica = 0; replica < scenario.Replicas; replica++)
+            if (endedScene is not null && !(scene.After ?? []).Contains(endedScene, StringComparer.Ordinal))
+            {
+                continue;
+            }
+
+            for (var replica = endedScene is null ? 0 : endedReplica; replica < (endedScene is null ? scenario.Replicas : endedReplica + 1); replica++)
             {
                 var key = SceneKey(scene.Id, replica);
                 if (!started.Contains(key) && !state.State.Ended.ContainsKey(key)
                     && (scene.After ?? []).All(before => state.State.Ended.ContainsKey(SceneKey(before, replica))))
                 {
                     ready.Add(key);
+                    started.Add(key);
                     state.State.Started.Add(new SceneStarted(key, now));
                 }
             }
@@ -340,15 +361,18 @@ internal sealed partial class ScenarioRunGrain(
         return ready;
     }
 
-    /// <summary>Starts the scenes whose predecessors have all ended, unless the run is paused or stopped.</summary>
-    private async Task StartSuccessors()
+    /// <summary>
+    /// Starts the scenes whose predecessors have all ended (only successors of <paramref name="ended"/> when given),
+    /// unless the run is paused or stopped.
+    /// </summary>
+    private async Task StartSuccessors(string? ended = null)
     {
         if (state.State.Scenario is null || state.State.Paused || state.State.Stopped)
         {
             return;
         }
 
-        var ready = MarkReadyStarted();
+        var ready = MarkReadyStarted(ended);
         if (ready.Count > 0)
         {
             await state.WriteStateAsync();
@@ -368,10 +392,8 @@ internal sealed partial class ScenarioRunGrain(
         {
             await Task.WhenAll(chunk.Select(key =>
             {
-                // The key is {run}/{scene}/{replica}; the run id may itself hold '/'.
-                var parts = key[(runId.Length + 1)..].Split('/');
-                var scene = scenes[parts[0]];
-                var replica = int.Parse(parts[1], CultureInfo.InvariantCulture);
+                var (sceneId, replica) = ParseKey(key);
+                var scene = scenes[sceneId];
                 var cast = scene.Present.Select(scenario.Character).ToList();
                 var start = new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name, scenario.WatchRoles, scenario.PromptFormat, scenario.Memory);
                 return GrainFactory.GetGrain<ISceneGrain>(key).Start(start);
