@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentTheater.Web.Runs;
+using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 
 namespace AgentTheater.Web.Tests;
@@ -30,6 +31,50 @@ public sealed class RunFolderTests : IDisposable
         Assert.Equal("tavern-20261202-101500-3f2a", folder.RunId);
         Assert.True(File.Exists(Path.Combine(folder.ScenesPath, "common-room-0.md")));
         Assert.Empty(Directory.GetFiles(folder.ScenesPath, "*.tmp"));
+    }
+
+    [Fact]
+    public void WriteStory_ScenesOfAReplica_TellsThemInTheOrderTheyStarted()
+    {
+        var folder = new RunFolder(_directory.File("story-1"));
+        var start = new DateTimeOffset(2026, 12, 3, 8, 0, 0, TimeSpan.Zero);
+        foreach (var (scene, text) in new[] { ("cellar", "Mind the stairs."), ("common-room", "Evening, love."), ("dawn", "Morning.") })
+        {
+            folder.WriteScene($"story-1/{scene}/0", new SceneStatus($"story-1/{scene}/0", ScenePhase.Completed, 1, 1, 3, "max turns (1)"), [new(0, 0, LineKind.Character, "innkeeper", "Marta", text)]);
+        }
+
+        ScenePlay[] played =
+        [
+            new("story-1/common-room/0", "common-room", 0, start, start.AddSeconds(1), new SceneStatus("story-1/common-room/0", ScenePhase.Completed, 1, 1, 3, "max turns (1)")),
+            new("story-1/common-room/1", "common-room", 1, start),
+            new("story-1/cellar/0", "cellar", 0, start.AddSeconds(1), start.AddSeconds(2), new SceneStatus("story-1/cellar/0", ScenePhase.Failed, 1, 1, 3, "boom")),
+            new("story-1/dawn/0", "dawn", 0, start.AddSeconds(2)),
+        ];
+
+        folder.WriteStory(0, played);
+
+        Assert.Equal(
+            """
+            # story-1, replica 0
+
+            ## 1. common-room
+
+            Completed: max turns (1); 1 turns, 3 tokens.
+
+            0. **Marta**: Evening, love.
+
+            ## 2. cellar
+
+            Failed: boom; 1 turns, 3 tokens.
+
+            0. **Marta**: Mind the stairs.
+
+            ## 3. dawn
+
+            0. **Marta**: Morning.
+
+            """.ReplaceLineEndings("\n"),
+            File.ReadAllText(Path.Combine(folder.StoriesPath, "replica-0.md")));
     }
 
     [Fact]

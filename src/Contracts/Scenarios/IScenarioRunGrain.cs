@@ -6,7 +6,10 @@ namespace AgentTheater.Contracts.Scenarios;
 /// <summary>One run of a scenario: starts every scene replica across the cluster and tracks them. Key: the run id.</summary>
 public interface IScenarioRunGrain : IGrainWithStringKey
 {
-    /// <summary>Starts every scene replica (idempotent).</summary>
+    /// <summary>
+    /// Starts the run (idempotent): every scene replica that comes after no other scene now, each other one in its
+    /// replica once every scene it comes after (<see cref="SceneDefinition.After"/>) has ended, completed or failed.
+    /// </summary>
     Task Start(ScenarioDefinition scenario);
 
     /// <summary>A scene reports a line as it is spoken, for live progress (not persisted: the transcripts are the record).</summary>
@@ -29,6 +32,9 @@ public interface IScenarioRunGrain : IGrainWithStringKey
     /// <summary>Keys of every scene replica, in scenario order.</summary>
     Task<IReadOnlyList<string>> GetSceneKeys();
 
+    /// <summary>Every scene replica started so far, in the order they started, with when they started and ended.</summary>
+    Task<IReadOnlyList<ScenePlay>> GetPlayOrder();
+
     /// <summary>The scenario the run plays; null before it started.</summary>
     Task<ScenarioDefinition?> GetScenario();
 
@@ -38,7 +44,10 @@ public interface IScenarioRunGrain : IGrainWithStringKey
     /// <summary>Resumes every paused scene.</summary>
     Task ResumePlay();
 
-    /// <summary>Ends every scene still playing, as completed with the reason "stopped".</summary>
+    /// <summary>
+    /// Ends every scene still playing, as completed with the reason "stopped"; a scene not started yet ends as completed
+    /// with the reason "stopped before it started".
+    /// </summary>
     Task StopPlay();
 }
 
@@ -51,6 +60,22 @@ public interface IRunCatalogGrain : IGrainWithIntegerKey
     /// <summary>Every run recorded, in the order they started.</summary>
     Task<IReadOnlyList<RunEntry>> List();
 }
+
+/// <summary>A scene replica the run started.</summary>
+/// <param name="SceneKey">Scene replica key (<c>{run}/{scene}/{replica}</c>).</param>
+/// <param name="SceneId">Scene id.</param>
+/// <param name="Replica">Replica number.</param>
+/// <param name="StartedAt">When the run started it.</param>
+/// <param name="EndedAt">When the run learnt that it ended; null while it plays.</param>
+/// <param name="Ended">How it ended; null while it plays.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.ScenePlay")]
+public sealed record ScenePlay(
+    [property: Id(0)] string SceneKey,
+    [property: Id(1)] string SceneId,
+    [property: Id(2)] int Replica,
+    [property: Id(3)] DateTimeOffset StartedAt,
+    [property: Id(4)] DateTimeOffset? EndedAt = null,
+    [property: Id(5)] SceneStatus? Ended = null);
 
 /// <summary>A run in the catalogue.</summary>
 /// <param name="RunId">Run id.</param>

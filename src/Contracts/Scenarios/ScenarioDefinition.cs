@@ -103,6 +103,11 @@ public enum TurnPolicy
 /// </param>
 /// <param name="RecencyPenalty">Director: nats taken off the score of the character who spoke last, decaying to none over the cast size. Null: the default.</param>
 /// <param name="AddressedBoost">Director: nats added to the score of a character named in the last line. Null: the default.</param>
+/// <param name="After">
+/// Ids of the scenes this one comes after, resolved: in every replica it starts once all of them have ended (completed or
+/// failed). The scenario file's <c>after</c>, or when it has none the nearest earlier scene sharing a character with this
+/// one. Empty: it starts with the run. Null (a definition not read from a file): empty.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneDefinition")]
 public sealed record SceneDefinition(
     [property: Id(0)] string Id,
@@ -115,7 +120,8 @@ public sealed record SceneDefinition(
     [property: Id(7)] IReadOnlyList<InterventionDefinition> Interventions,
     [property: Id(8)] int? MaxSilence = null,
     [property: Id(9)] float? RecencyPenalty = null,
-    [property: Id(10)] float? AddressedBoost = null);
+    [property: Id(10)] float? AddressedBoost = null,
+    [property: Id(11)] IReadOnlyList<string>? After = null);
 
 /// <summary>A line injected before a character turn.</summary>
 /// <param name="Turn">Injected before this character turn (0 = before the first).</param>

@@ -47,7 +47,7 @@ public static class ScenarioFile
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
     private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as", "card"];
     private static readonly string[] PlayAsFields = ["role", "from_turn"];
-    private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "max_silence", "recency_penalty", "addressed_boost", "stop_phrases", "narration", "interventions"];
+    private static readonly string[] SceneFields = ["id", "setting", "present", "policy", "max_turns", "max_silence", "recency_penalty", "addressed_boost", "stop_phrases", "narration", "interventions", "after"];
     private static readonly string[] InterventionFields = ["turn", "speaker", "text", "to"];
 
     private static readonly (string Name, PromptFormatChoice Format)[] PromptFormats =
@@ -408,6 +408,7 @@ public static class ScenarioFile
 
         // Scene ids name transcript files, which must not differ only in case on macOS or Windows.
         var ids = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+        var afters = new List<IReadOnlyList<TextItem>?>();
         var items = reader.Sequence(top, "scenes", "a scenario needs at least one scene") ?? [];
         for (var i = 0; i < items.Count; i++)
         {
@@ -416,6 +417,8 @@ public static class ScenarioFile
             {
                 continue;
             }
+
+            afters.Add(map.Value("after") is null ? null : reader.StringItems(map, "after"));
 
             var id = reader.OptionalId(map, "id") ?? $"scene-{i + 1}";
             CheckUnique(map, "id", id, ids, "scene id", reader);
@@ -443,7 +446,116 @@ public static class ScenarioFile
                 addressedBoost));
         }
 
-        return scenes;
+        return ResolveAfter(scenes, afters, reader);
+    }
+
+    /// <summary>
+    /// Every scene with the scenes it comes after (<see cref="SceneDefinition.After"/>): those its <c>after</c> names, or
+    /// without one the nearest earlier scene sharing a character with it (none: it starts with the run). Unknown ids, a
+    /// scene after itself and cycles are errors.
+    /// </summary>
+    private static List<SceneDefinition> ResolveAfter(List<SceneDefinition> scenes, List<IReadOnlyList<TextItem>?> afters, YamlFieldReader reader)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < scenes.Count; i++)
+        {
+            index.TryAdd(scenes[i].Id, i);
+        }
+
+        // Each edge: the scene it comes after, and the item that named it (null for the default).
+        var edges = new List<List<(int Scene, TextItem? Item)>>(scenes.Count);
+        for (var i = 0; i < scenes.Count; i++)
+        {
+            var after = new List<(int, TextItem?)>();
+            if (afters[i] is { } named)
+            {
+                foreach (var item in named)
+                {
+                    if (!index.TryGetValue(item.Value, out var before))
+                    {
+                        reader.Error(item.Node, item.Field, $"unknown scene {MessageText.Quote(item.Value)} (scenes: {MessageText.List([.. scenes.Select(s => s.Id)])})");
+                    }
+                    else if (before == i)
+                    {
+                        reader.Error(item.Node, item.Field, $"scene {MessageText.Quote(item.Value)} cannot come after itself");
+                    }
+                    else if (after.Any(e => e.Item1 == before))
+                    {
+                        reader.Error(item.Node, item.Field, $"{MessageText.Quote(item.Value)} is listed twice");
+                    }
+                    else
+                    {
+                        after.Add((before, item));
+                    }
+                }
+            }
+            else
+            {
+                var present = scenes[i].Present.ToHashSet(StringComparer.Ordinal);
+                for (var j = i - 1; j >= 0; j--)
+                {
+                    if (scenes[j].Present.Any(present.Contains))
+                    {
+                        after.Add((j, null));
+                        break;
+                    }
+                }
+            }
+
+            edges.Add(after);
+        }
+
+        ReportCycles(scenes, edges, reader);
+        return [.. scenes.Select((scene, i) => scene with { After = [.. edges[i].Select(e => scenes[e.Scene].Id)] })];
+    }
+
+    /// <summary>
+    /// One error for every cycle of <c>after</c>, naming its scenes in order, at the first item of a scene's <c>after</c>
+    /// in it (a default only ever points to an earlier scene, so every cycle has one).
+    /// </summary>
+    private static void ReportCycles(List<SceneDefinition> scenes, List<List<(int Scene, TextItem? Item)>> edges, YamlFieldReader reader)
+    {
+        // 0: not visited, 1: on the current path, 2: done. Iterative: a long chain of scenes must not overflow the stack.
+        var marks = new int[scenes.Count];
+        var path = new List<(int Scene, int Next)>();
+        for (var root = 0; root < scenes.Count; root++)
+        {
+            if (marks[root] != 0)
+            {
+                continue;
+            }
+
+            marks[root] = 1;
+            path.Add((root, 0));
+            while (path.Count > 0)
+            {
+                var (scene, next) = path[^1];
+                if (next == edges[scene].Count)
+                {
+                    marks[scene] = 2;
+                    path.RemoveAt(path.Count - 1);
+                    continue;
+                }
+
+                path[^1] = (scene, next + 1);
+                var target = edges[scene][next].Scene;
+                if (marks[target] == 0)
+                {
+                    marks[target] = 1;
+                    path.Add((target, 0));
+                }
+                else if (marks[target] == 1)
+                {
+                    // The edge each scene on the cycle took is the one before its Next.
+                    var cycle = path.Skip(path.FindIndex(p => p.Scene == target)).ToList();
+                    var names = cycle.Select(p => MessageText.Quote(scenes[p.Scene].Id)).Append(MessageText.Quote(scenes[target].Id));
+                    if (cycle.Select(p => edges[p.Scene][p.Next - 1].Item).FirstOrDefault(i => i is not null) is { } at)
+                    {
+                        reader.Error(at.Node, at.Field, $"the scenes come after each other in a cycle: {string.Join(" after ", names)}");
+                    }
+                }
+            }
+        }
     }
 
     /// <summary>

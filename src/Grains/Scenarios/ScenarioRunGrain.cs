@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using AgentTheater.Contracts.Inference;
 using AgentTheater.Contracts.Scenarios;
@@ -30,11 +31,26 @@ public sealed class ScenarioRunState
 
     /// <summary>True once stopped.</summary>
     [Id(5)] public bool Stopped { get; set; }
+
+    /// <summary>Scene replica keys started so far, with when, in the order they started.</summary>
+    [Id(6)] public List<SceneStarted> Started { get; set; } = [];
+
+    /// <summary>When the run learnt that each ended scene ended, by key.</summary>
+    [Id(7)] public Dictionary<string, DateTimeOffset> EndedAt { get; set; } = [];
 }
 
+/// <summary>A scene replica the run started.</summary>
+/// <param name="SceneKey">Scene replica key.</param>
+/// <param name="At">When.</param>
+[GenerateSerializer, Immutable, Alias("AgentTheater.SceneStarted")]
+public sealed record SceneStarted([property: Id(0)] string SceneKey, [property: Id(1)] DateTimeOffset At);
+
 /// <summary>
-/// Starts every scene replica of a scenario and collects their ends. A timer polls scenes that have not reported, which
-/// also reactivates (and so resumes) scenes whose silo died.
+/// Plays every scene replica of a scenario and collects their ends. In each replica a scene starts once every scene it
+/// comes after (<see cref="SceneDefinition.After"/>) has ended, completed or failed: a failed scene does not hold the
+/// story up, its successors play anyway. What was started is persisted before it is started, so a reactivated run starts
+/// nothing twice and misses nothing. A timer polls started scenes that have not reported, which also reactivates (and so
+/// resumes) scenes whose silo died, and starts successors whose predecessors' ends it finds.
 /// </summary>
 internal sealed partial class ScenarioRunGrain(
     [PersistentState("run", TheaterStorage.Name)] IPersistentState<ScenarioRunState> state,
@@ -50,6 +66,9 @@ internal sealed partial class ScenarioRunGrain(
     private long _liveLines;
     private long _liveTokens;
     private Activity? _run;
+
+    /// <summary>The keys of <see cref="ScenarioRunState.Started"/>, built on first use.</summary>
+    private HashSet<string>? _startedKeys;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -72,22 +91,14 @@ internal sealed partial class ScenarioRunGrain(
         // A card that leaves no room for a line fails here, naming the character, before any scene starts.
         await PromptBudget.CheckAsync(GrainFactory.GetGrain<IInferenceGrain>(0), scenario);
         var runId = this.GetPrimaryKeyString();
-        var starts = new List<(string Key, SceneStart Start)>();
-        foreach (var scene in scenario.Scenes)
-        {
-            var cast = scene.Present.Select(scenario.Character).ToList();
-            for (var replica = 0; replica < scenario.Replicas; replica++)
-            {
-                starts.Add(($"{runId}/{scene.Id}/{replica}", new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name, scenario.WatchRoles, scenario.PromptFormat, scenario.Memory)));
-            }
-        }
-
         state.State.Scenario = scenario;
-        state.State.SceneKeys = [.. starts.Select(s => s.Key)];
+        state.State.SceneKeys = [.. scenario.Scenes.SelectMany(scene => Enumerable.Range(0, scenario.Replicas).Select(r => SceneKey(scene.Id, r)))];
         state.State.StartedAt = DateTimeOffset.UtcNow;
+        var first = MarkReadyStarted();
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IRunCatalogGrain>(0).Add(new RunEntry(runId, scenario.Name, starts.Count, state.State.StartedAt));
-        LogRunStarted(logger, runId, scenario.Name, starts.Count);
+        var scenes = state.State.SceneKeys.Count;
+        await GrainFactory.GetGrain<IRunCatalogGrain>(0).Add(new RunEntry(runId, scenario.Name, scenes, state.State.StartedAt));
+        LogRunStarted(logger, runId, scenario.Name, scenes);
         TheaterTelemetry.RunStarted(scenario.Name);
 
         // The run's span lasts until its last scene ends (SceneEnded or the poll); the scenes' play loops hang from it.
@@ -95,13 +106,8 @@ internal sealed partial class ScenarioRunGrain(
         _run = TheaterTelemetry.Source.StartActivity(TheaterTelemetry.Spans.ScenarioRun)?
             .SetTag(TheaterTelemetry.Attributes.Run, runId)
             .SetTag(TheaterTelemetry.Attributes.Scenario, scenario.Name)
-            .SetTag(TheaterTelemetry.Attributes.Scenes, starts.Count);
-
-        // Start in chunks so a run of thousands of scenes does not flood the silo with activations at once.
-        foreach (var chunk in starts.Chunk(256))
-        {
-            await Task.WhenAll(chunk.Select(s => GrainFactory.GetGrain<ISceneGrain>(s.Key).Start(s.Start)));
-        }
+            .SetTag(TheaterTelemetry.Attributes.Scenes, scenes);
+        await StartScenes(first);
 
         // The poll's calls are not part of the run's trace.
         Activity.Current = caller;
@@ -119,11 +125,12 @@ internal sealed partial class ScenarioRunGrain(
     public async Task SceneEnded(SceneStatus status)
     {
         ArgumentNullException.ThrowIfNull(status);
-        if (state.State.Ended.TryAdd(status.SceneKey, status))
+        if (RecordEnd(status))
         {
             EndRunSpanWhenDone();
             Signal();
             await state.WriteStateAsync();
+            await StartSuccessors(status.SceneKey);
         }
     }
 
@@ -147,6 +154,27 @@ internal sealed partial class ScenarioRunGrain(
     }
 
     public Task<IReadOnlyList<string>> GetSceneKeys() => Task.FromResult<IReadOnlyList<string>>([.. state.State.SceneKeys]);
+
+    public Task<IReadOnlyList<ScenePlay>> GetPlayOrder()
+    {
+        var scenario = state.State.Scenario;
+        var scenes = new Dictionary<string, (string Id, int Replica)>(StringComparer.Ordinal);
+        foreach (var scene in scenario?.Scenes ?? [])
+        {
+            for (var replica = 0; replica < scenario!.Replicas; replica++)
+            {
+                scenes[SceneKey(scene.Id, replica)] = (scene.Id, replica);
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<ScenePlay>>([.. state.State.Started.Select(s => new ScenePlay(
+            s.SceneKey,
+            scenes[s.SceneKey].Id,
+            scenes[s.SceneKey].Replica,
+            s.At,
+            state.State.EndedAt.TryGetValue(s.SceneKey, out var at) ? at : null,
+            state.State.Ended.GetValueOrDefault(s.SceneKey)))]);
+    }
 
     public Task<ScenarioDefinition?> GetScenario() => Task.FromResult(state.State.Scenario);
 
@@ -174,6 +202,7 @@ internal sealed partial class ScenarioRunGrain(
         await state.WriteStateAsync();
         await ForEachPlayingScene(scene => scene.ResumePlay());
         Signal();
+        await StartSuccessors();
     }
 
     public async Task StopPlay()
@@ -185,6 +214,15 @@ internal sealed partial class ScenarioRunGrain(
 
         state.State.Stopped = true;
         state.State.Paused = false;
+
+        // A scene that never started ends now, so that the run is done once the playing ones have stopped.
+        var started = state.State.Started.Select(s => s.SceneKey).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in state.State.SceneKeys.Where(k => !started.Contains(k)))
+        {
+            RecordEnd(new SceneStatus(key, ScenePhase.Completed, 0, 0, 0, "stopped before it started"));
+        }
+
+        EndRunSpanWhenDone();
         await state.WriteStateAsync();
         await ForEachPlayingScene(scene => scene.StopPlay("stopped"));
         Signal();
@@ -222,8 +260,7 @@ internal sealed partial class ScenarioRunGrain(
 
     private async Task PollAsync(CancellationToken cancellationToken)
     {
-        var pending = state.State.SceneKeys.Where(k => !state.State.Ended.ContainsKey(k)).ToList();
-        if (pending.Count == 0)
+        if (state.State.Ended.Count >= state.State.SceneKeys.Count)
         {
             _poll?.Dispose();
             _poll = null;
@@ -231,12 +268,22 @@ internal sealed partial class ScenarioRunGrain(
         }
 
         var changed = false;
+        var unstarted = new List<string>();
+        var pending = state.State.Started.Select(s => s.SceneKey).Where(k => !state.State.Ended.ContainsKey(k)).ToList();
         foreach (var chunk in pending.Chunk(256))
         {
             var statuses = await Task.WhenAll(chunk.Select(k => GrainFactory.GetGrain<ISceneGrain>(k).GetStatus()));
-            foreach (var status in statuses.Where(s => s.Phase is ScenePhase.Completed or ScenePhase.Failed))
+            foreach (var status in statuses)
             {
-                changed |= state.State.Ended.TryAdd(status.SceneKey, status);
+                if (status.Phase is ScenePhase.Completed or ScenePhase.Failed)
+                {
+                    changed |= RecordEnd(status);
+                }
+                else if (status.Phase == ScenePhase.NotStarted)
+                {
+                    // Recorded as started, but the run grain went away before it started it.
+                    unstarted.Add(status.SceneKey);
+                }
             }
         }
 
@@ -245,6 +292,112 @@ internal sealed partial class ScenarioRunGrain(
             EndRunSpanWhenDone();
             Signal();
             await state.WriteStateAsync(cancellationToken);
+        }
+
+        if (!state.State.Stopped)
+        {
+            await StartScenes(unstarted);
+        }
+
+        await StartSuccessors();
+    }
+
+    private string SceneKey(string sceneId, int replica) => $"{this.GetPrimaryKeyString()}/{sceneId}/{replica}";
+
+    /// <summary>The scene id and replica of a key <c>{run}/{scene}/{replica}</c> (the run id may itself hold '/').</summary>
+    private (string SceneId, int Replica) ParseKey(string key)
+    {
+        var parts = key[(this.GetPrimaryKeyString().Length + 1)..].Split('/');
+        return (parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Records a scene's end; false when it was already recorded.</summary>
+    private bool RecordEnd(SceneStatus status)
+    {
+        if (!state.State.Ended.TryAdd(status.SceneKey, status))
+        {
+            return false;
+        }
+
+        state.State.EndedAt[status.SceneKey] = DateTimeOffset.UtcNow;
+        return true;
+    }
+
+    /// <summary>
+    /// Records as started, now, every scene replica not started yet whose predecessors in its replica have all ended, and
+    /// returns their keys (the caller writes the state, then starts them).
+    /// </summary>
+    /// <remarks>
+    /// With <paramref name="ended"/>, only that scene's successors in its replica are candidates: a run of many replicas
+    /// must not look at every scene for every end.
+    /// </remarks>
+    private List<string> MarkReadyStarted(string? ended = null)
+    {
+        var scenario = state.State.Scenario!;
+        var started = _startedKeys ??= state.State.Started.Select(s => s.SceneKey).ToHashSet(StringComparer.Ordinal);
+        var ready = new List<string>();
+        var now = DateTimeOffset.UtcNow;
+        var (endedScene, endedReplica) = ended is null ? (null, -1) : ParseKey(ended);
+        foreach (var scene in scenario.Scenes)
+        {
+            if (endedScene is not null && !(scene.After ?? []).Contains(endedScene, StringComparer.Ordinal))
+            {
+                continue;
+            }
+
+            for (var replica = endedScene is null ? 0 : endedReplica; replica < (endedScene is null ? scenario.Replicas : endedReplica + 1); replica++)
+            {
+                var key = SceneKey(scene.Id, replica);
+                if (!started.Contains(key) && !state.State.Ended.ContainsKey(key)
+                    && (scene.After ?? []).All(before => state.State.Ended.ContainsKey(SceneKey(before, replica))))
+                {
+                    ready.Add(key);
+                    started.Add(key);
+                    state.State.Started.Add(new SceneStarted(key, now));
+                }
+            }
+        }
+
+        return ready;
+    }
+
+    /// <summary>
+    /// Starts the scenes whose predecessors have all ended (only successors of <paramref name="ended"/> when given),
+    /// unless the run is paused or stopped.
+    /// </summary>
+    private async Task StartSuccessors(string? ended = null)
+    {
+        if (state.State.Scenario is null || state.State.Paused || state.State.Stopped)
+        {
+            return;
+        }
+
+        var ready = MarkReadyStarted(ended);
+        if (ready.Count > 0)
+        {
+            await state.WriteStateAsync();
+            await StartScenes(ready);
+            Signal();
+        }
+    }
+
+    private async Task StartScenes(IReadOnlyList<string> keys)
+    {
+        var scenario = state.State.Scenario!;
+        var runId = this.GetPrimaryKeyString();
+        var scenes = scenario.Scenes.ToDictionary(s => s.Id, StringComparer.Ordinal);
+
+        // Start in chunks so a run of thousands of scenes does not flood the silo with activations at once.
+        foreach (var chunk in keys.Chunk(256))
+        {
+            await Task.WhenAll(chunk.Select(key =>
+            {
+                var (sceneId, replica) = ParseKey(key);
+                var scene = scenes[sceneId];
+                var cast = scene.Present.Select(scenario.Character).ToList();
+                var start = new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name, scenario.WatchRoles, scenario.PromptFormat, scenario.Memory);
+                return GrainFactory.GetGrain<ISceneGrain>(key).Start(start);
+            }));
         }
     }
 

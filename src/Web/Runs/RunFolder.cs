@@ -4,13 +4,15 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentTheater.Grains.Scenes;
 using AgentTheater.Contracts.Attribution;
+using AgentTheater.Contracts.Scenarios;
 using AgentTheater.Contracts.Scenes;
 
 namespace AgentTheater.Web.Runs;
 
 /// <summary>
-/// A run's folder <c>runs/&lt;id&gt;/</c>: transcripts (Markdown and JSONL per scene), role attribution
-/// (<c>attribution.jsonl</c>, <c>takeovers.jsonl</c>) and the summary; written by <c>run</c>, read by <c>takeovers</c>.
+/// A run's folder <c>runs/&lt;id&gt;/</c>: transcripts (Markdown and JSONL per scene), each replica's story (its scenes in
+/// the order they played, <c>stories/replica-&lt;n&gt;.md</c>), role attribution (<c>attribution.jsonl</c>,
+/// <c>takeovers.jsonl</c>) and the summary; written by <c>run</c>, read by <c>takeovers</c>.
 /// </summary>
 public sealed class RunFolder(string path)
 {
@@ -33,6 +35,9 @@ public sealed class RunFolder(string path)
     public string RunId => System.IO.Path.GetFileName(System.IO.Path.GetFullPath(Path).TrimEnd(System.IO.Path.DirectorySeparatorChar));
 
     public string ScenesPath => System.IO.Path.Combine(Path, "scenes");
+
+    /// <summary>Each replica's story: <c>replica-&lt;n&gt;.md</c>.</summary>
+    public string StoriesPath => System.IO.Path.Combine(Path, "stories");
 
     /// <summary>The embedded silo's SQLite grain state: what <c>fork</c> reopens.</summary>
     public string StatePath => System.IO.Path.Combine(Path, "state.db");
@@ -57,6 +62,38 @@ public sealed class RunFolder(string path)
         var markdown = new StringBuilder();
         markdown.Append(CultureInfo.InvariantCulture, $"# {sceneKey}\n\n");
         markdown.Append(CultureInfo.InvariantCulture, $"{status.Phase}: {status.EndReason}; {status.Turns} turns, {status.Tokens} tokens.\n\n");
+        AppendLines(markdown, lines);
+        WriteAtomically(System.IO.Path.Combine(ScenesPath, name + ".md"), markdown.ToString());
+    }
+
+    /// <summary>
+    /// Writes <c>stories/replica-&lt;n&gt;.md</c>: the scenes <paramref name="played"/> in replica <paramref name="replica"/>,
+    /// in the order they started, each a heading and its transcript as <see cref="WriteScene"/> wrote it (read back).
+    /// </summary>
+    public void WriteStory(int replica, IReadOnlyList<ScenePlay> played)
+    {
+        ArgumentNullException.ThrowIfNull(played);
+        Directory.CreateDirectory(StoriesPath);
+        var markdown = new StringBuilder();
+        markdown.Append(CultureInfo.InvariantCulture, $"# {RunId}, replica {replica}\n");
+        var act = 0;
+        foreach (var scene in played.Where(p => p.Replica == replica).OrderBy(p => p.StartedAt))
+        {
+            var lines = ReadJsonLines<SceneLine>(System.IO.Path.Combine(ScenesPath, SceneFiles.Name(scene.SceneKey) + ".jsonl"), "a transcript line");
+            markdown.Append(CultureInfo.InvariantCulture, $"\n## {++act}. {scene.SceneId}\n\n");
+            if (scene.Ended is { } ended)
+            {
+                markdown.Append(CultureInfo.InvariantCulture, $"{ended.Phase}: {ended.EndReason}; {ended.Turns} turns, {ended.Tokens} tokens.\n\n");
+            }
+
+            AppendLines(markdown, lines);
+        }
+
+        WriteAtomically(System.IO.Path.Combine(StoriesPath, string.Create(CultureInfo.InvariantCulture, $"replica-{replica}.md")), markdown.ToString());
+    }
+
+    private static void AppendLines(StringBuilder markdown, IReadOnlyList<SceneLine> lines)
+    {
         foreach (var line in lines)
         {
             var speaker = line.Kind switch
@@ -68,8 +105,6 @@ public sealed class RunFolder(string path)
             var text = line.Text.Length == 0 ? "*(says nothing)*" : line.Text;
             markdown.Append(CultureInfo.InvariantCulture, $"{line.Index}. {speaker}: {text}\n");
         }
-
-        WriteAtomically(System.IO.Path.Combine(ScenesPath, name + ".md"), markdown.ToString());
     }
 
     /// <summary>Every line's attribution and every takeover of the run, one JSON object a line, scenes in order.</summary>

@@ -62,6 +62,13 @@ public static class RunRecord
             }
         }
 
+        // Each replica's story: its scenes in the order they started.
+        var played = await ClusterRetry.RunAsync(grains.GetGrain<IScenarioRunGrain>(runId).GetPlayOrder, attempts: 1, retrying, cancellationToken);
+        for (var replica = 0; replica < scenario.Replicas; replica++)
+        {
+            folder.WriteStory(replica, played);
+        }
+
         AttributionSummary? attributed = null;
         if (attributions.Any(a => a.Enabled))
         {
