@@ -1,5 +1,6 @@
 using System.Net;
 using AgentTheater.Grains.Cluster;
+using AgentTheater.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -79,7 +80,7 @@ internal sealed class RemoteTheater(IHost host) : ITheater
 
     /// <summary>
     /// A secret setting as the silos take it: <c>AGENTTHEATER_{name}</c>, else the file <paramref name="name"/> in
-    /// <c>$AGENT_THEATER_SECRETS</c> (default /run/secrets); null when neither is there.
+    /// <see cref="TheaterSecrets.Directory"/>; null when neither is there.
     /// </summary>
     private static string? Secret(string name)
     {
@@ -88,7 +89,7 @@ internal sealed class RemoteTheater(IHost host) : ITheater
             return variable;
         }
 
-        var file = Path.Combine(Environment.GetEnvironmentVariable("AGENT_THEATER_SECRETS") ?? "/run/secrets", name);
+        var file = Path.Combine(TheaterSecrets.Directory, name);
         return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
     }
 

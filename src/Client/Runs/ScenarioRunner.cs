@@ -16,37 +16,9 @@ internal static class ScenarioRunner
         var clock = Stopwatch.StartNew();
         var run = grains.GetGrain<IScenarioRunGrain>(runId);
         await Patiently.CallAsync(() => run.Start(scenario), cancellationToken);
-        var ended = await WatchAsync(run, clock, progress, cancellationToken);
+        var ended = await RunRecord.WatchUntilDoneAsync(run, update => progress.Report(Update(update, clock.Elapsed)), Patiently.Retrying, cancellationToken);
         var wall = clock.Elapsed.TotalSeconds;
         return await RunRecord.WriteAsync(grains, scenario, runId, folder, ended, wall, Patiently.Retrying, cancellationToken);
-    }
-
-    /// <summary>
-    /// Shows the run's progress as the run grain pushes it, until every scene has ended. When the run grain's silo dies,
-    /// the watch breaks; the grain comes back on another silo from storage and the watch starts again.
-    /// </summary>
-    private static async Task<RunProgress> WatchAsync(IScenarioRunGrain run, Stopwatch clock, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var last = await Patiently.CallAsync(
-                async () =>
-                {
-                    RunProgress? latest = null;
-                    await foreach (var update in run.WatchProgress(cancellationToken).WithCancellation(cancellationToken))
-                    {
-                        latest = update;
-                        progress.Report(Update(update, clock.Elapsed));
-                    }
-
-                    return latest;
-                },
-                cancellationToken);
-            if (last is { Done: true })
-            {
-                return last;
-            }
-        }
     }
 
     private static ProgressUpdate Update(RunProgress p, TimeSpan elapsed) => new(

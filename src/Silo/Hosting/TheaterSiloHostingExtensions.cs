@@ -19,11 +19,6 @@ namespace AgentTheater.Silo.Hosting;
 /// <summary>The standalone silo: clustering, storage and the theater from configuration (appsettings, environment, flags).</summary>
 public static class TheaterSiloHostingExtensions
 {
-    /// <summary>The environment variable naming the folder of secret files (default <see cref="DefaultSecretsDirectory"/>).</summary>
-    public const string SecretsDirectoryVariable = "AGENT_THEATER_SECRETS";
-
-    /// <summary>Where Docker and Kubernetes mount secrets.</summary>
-    public const string DefaultSecretsDirectory = "/run/secrets";
 
     /// <summary>
     /// Configures Orleans and the theater from the <c>Cluster</c>, <c>Storage</c>, <c>Inference</c>, <c>Attribution</c>,
@@ -36,7 +31,7 @@ public static class TheaterSiloHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
 
         // Secrets as files, one per setting (Http__ApiKeys__0, Cluster__RedisPassword): Docker and Kubernetes secrets.
-        builder.Configuration.AddKeyPerFile(Environment.GetEnvironmentVariable(SecretsDirectoryVariable) ?? DefaultSecretsDirectory, optional: true);
+        builder.Configuration.AddKeyPerFile(TheaterSecrets.Directory, optional: true);
         var cluster = Bind<TheaterClusterOptions>(builder.Configuration, TheaterClusterOptions.SectionName);
         var storage = Bind<TheaterStorageOptions>(builder.Configuration, TheaterStorageOptions.SectionName);
         var http = Bind<TheaterHttpOptions>(builder.Configuration, TheaterHttpOptions.SectionName);

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using AgentTheater.Contracts.Scenarios;
-using AgentTheater.Grains.Cluster;
 using AgentTheater.Grains.Scenarios;
 using AgentTheater.Inference.Engine;
 using AgentTheater.Web.Hosting;
@@ -78,8 +77,9 @@ public sealed partial class RunLauncher(
         try
         {
             var run = grains.GetGrain<IScenarioRunGrain>(runId);
-            var ended = await WatchUntilDoneAsync(run, stopping);
-            var summary = await RunRecord.WriteAsync(grains, scenario, runId, folder, ended, clock.Elapsed.TotalSeconds, (e, attempt) => LogRetrying(logger, e, runId, attempt), stopping);
+            Action<Exception, int> retrying = (e, attempt) => LogRetrying(logger, e, runId, attempt);
+            var ended = await RunRecord.WatchUntilDoneAsync(run, _ => { }, retrying, stopping);
+            var summary = await RunRecord.WriteAsync(grains, scenario, runId, folder, ended, clock.Elapsed.TotalSeconds, retrying, stopping);
             LogRunWritten(logger, runId, summary.Completed, summary.Failed, folder.Path);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -93,28 +93,6 @@ public sealed partial class RunLauncher(
         finally
         {
             _recordings.TryRemove(runId, out _);
-        }
-    }
-
-    /// <summary>The run's pushed progress until it is done; the watch starts again after a timeout or a silo failure.</summary>
-    private static async Task<RunProgress> WatchUntilDoneAsync(IScenarioRunGrain run, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            try
-            {
-                await foreach (var progress in run.WatchProgress(cancellationToken).WithCancellation(cancellationToken))
-                {
-                    if (progress.Done)
-                    {
-                        return progress;
-                    }
-                }
-            }
-            catch (Exception e) when (ClusterRetry.IsClusterFailure(e) && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            }
         }
     }
 

@@ -96,6 +96,40 @@ public static class RunRecord
         return summary;
     }
 
+    /// <summary>
+    /// Follows the run's pushed progress, telling <paramref name="onUpdate"/> each update, until every scene has ended.
+    /// When the run grain's silo dies the watch breaks; it is retried through the failure (<see cref="ClusterRetry"/>,
+    /// <paramref name="retrying"/> told) and starts again wherever the grain comes back.
+    /// </summary>
+    public static async Task<RunProgress> WatchUntilDoneAsync(
+        IScenarioRunGrain run, Action<RunProgress> onUpdate, Action<Exception, int> retrying, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(onUpdate);
+        while (true)
+        {
+            var last = await ClusterRetry.RunAsync(
+                async () =>
+                {
+                    RunProgress? latest = null;
+                    await foreach (var update in run.WatchProgress(cancellationToken).WithCancellation(cancellationToken))
+                    {
+                        latest = update;
+                        onUpdate(update);
+                    }
+
+                    return latest;
+                },
+                attempts: 1,
+                retrying,
+                cancellationToken);
+            if (last is { Done: true })
+            {
+                return last;
+            }
+        }
+    }
+
     /// <summary>The summary as Markdown tables (<c>summary.md</c>, and what <c>run</c> prints).</summary>
     public static string Table(RunSummary s)
     {
