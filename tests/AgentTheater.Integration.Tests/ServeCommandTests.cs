@@ -84,7 +84,7 @@ public sealed partial class ServeCommandTests(TheaterClusterFixture fixture)
         await page.GetByTestId("intervene-to").SelectOptionAsync("guest");
         await page.GetByTestId("intervene-text").FillAsync(Secret);
         await page.GetByTestId("intervene-send").ClickAsync();
-        await page.GetByTestId("whisper").First.WaitForAsync();
+        await ExplainTimeoutAsync(() => page.GetByTestId("whisper").First.WaitForAsync(), page, http, serve, $"/api/runs/{runId}/scenes/hall/0");
         var whispered = page.Locator("[data-testid=line][data-kind=intervention]");
         Assert.Equal("guest", await whispered.First.GetAttributeAsync("data-to"));
         var guest = await http.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}/scenes/hall/0/characters/guest", Cancel);
@@ -171,10 +171,34 @@ public sealed partial class ServeCommandTests(TheaterClusterFixture fixture)
         }
     }
 
+    /// <summary>
+    /// Waits for the page; when that times out, fails with what the page and the server show: what the intervention
+    /// box answered, the scene's status, and the end of the server's output.
+    /// </summary>
+    private static async Task ExplainTimeoutAsync(Func<Task> wait, IPage page, HttpClient http, ServeProcess serve, string scenePath)
+    {
+        try
+        {
+            await wait();
+        }
+        catch (TimeoutException e)
+        {
+            var answered = await page.Locator(".intervene-result").TextContentAsync(new() { Timeout = 5_000 });
+            var status = await page.GetByTestId("scene-status").TextContentAsync(new() { Timeout = 5_000 });
+            var scene = await http.GetStringAsync(scenePath, Cancel);
+            var output = serve.Output;
+            throw new TimeoutException(
+                $"{e.Message}\nintervention box: {answered}\npage status: {status}\nscene: {scene[..Math.Min(scene.Length, 600)]}\nserver output (end):\n{output[Math.Max(0, output.Length - 4000)..]}", e);
+        }
+    }
+
     /// <summary>A running <c>agent-theater serve --port 0</c>, its URL read from the line it prints.</summary>
     private sealed partial class ServeProcess(Process process, StringBuilder output, Uri url) : IAsyncDisposable
     {
         public Uri Url { get; } = url;
+
+        /// <summary>What the process printed so far.</summary>
+        public string Output => TestProcesses.Text(output);
 
         public static async Task<ServeProcess> StartAsync(string model, string folder)
         {

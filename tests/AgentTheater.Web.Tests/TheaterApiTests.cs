@@ -441,6 +441,38 @@ public sealed class TheaterApiTests(TheaterServerFixture server) : IClassFixture
     }
 
     [Fact]
+    public async Task Intervene_BackToBackWhileTurnsPlay_EveryOneIsSpokenAndTheSceneNeverFails()
+    {
+        // The play timer interleaves with requests: each intervention's write lands while turns write their lines. Two
+        // writes out at once carry the same ETag, and one used to fail (the scene, or the request).
+        var runId = await StartRunAsync(Scenario("busy-intervention", turns: 1000));
+        var texts = Enumerable.Range(0, 60).Select(i => $"Back to back {i}.").ToList();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < texts.Count; i = Interlocked.Increment(ref next))
+            {
+                using var response = await _http.PostAsJsonAsync(SceneUrl(runId) + "/interventions", new { speaker = "User", text = texts[i], to = i % 2 == 0 ? "keeper" : null }, Cancel);
+                await AssertStatusAsync(HttpStatusCode.Accepted, response);
+            }
+        }));
+
+        var scene = await WaitForAsync(
+            () => GetAsync<SceneView>(SceneUrl(runId)),
+            s => s.Lines.Count(l => l.Kind == LineKind.Intervention) == texts.Count || s.Status.Phase != ScenePhase.Playing,
+            "every intervention to be spoken");
+        Assert.Equal(ScenePhase.Playing, scene.Status.Phase);
+        await PostAsync<RunView>($"/api/runs/{runId}/stop");
+        var run = await WaitForRunWrittenAsync(runId);
+
+        scene = await GetAsync<SceneView>(SceneUrl(runId));
+        Assert.Equal(ScenePhase.Completed, scene.Status.Phase);
+        Assert.Equal(texts.Order(StringComparer.Ordinal), scene.Lines.Where(l => l.Kind == LineKind.Intervention).Select(l => l.Text).Order(StringComparer.Ordinal));
+        Assert.Equal(Enumerable.Range(0, scene.Lines.Count), scene.Lines.Select(l => l.Index));
+        Assert.NotNull(run.Summary);
+    }
+
+    [Fact]
     public async Task Intervene_InvalidRequests_Return400AndQueueNothing()
     {
         var runId = await StartRunAsync(Scenario("invalid-intervention", turns: 1000));

@@ -212,7 +212,7 @@ internal sealed partial class SceneGrain
     private async Task AddLineAsync(SceneLine line)
     {
         state.State.Lines.Add(line);
-        await state.WriteStateAsync();
+        await SaveAsync();
         await BroadcastAsync(line);
         Signal();
     }
@@ -238,7 +238,7 @@ internal sealed partial class SceneGrain
         await _attributing;
         state.State.Phase = phase;
         state.State.EndReason = reason;
-        await state.WriteStateAsync();
+        await SaveAsync();
         Signal();
         LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
         if (state.State.Origin is not null)

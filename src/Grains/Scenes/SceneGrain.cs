@@ -41,6 +41,7 @@ internal sealed partial class SceneGrain(
     private const string UnnamedScenario = "unnamed";
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _saving = Task.CompletedTask;
     private string? _key;
 
     private string Key => _key ??= this.GetPrimaryKeyString();
@@ -77,7 +78,7 @@ internal sealed partial class SceneGrain(
         state.State.Start = start;
         state.State.Phase = ScenePhase.Playing;
         state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
-        await state.WriteStateAsync();
+        await SaveAsync();
         Play(resumed: false);
     }
 
@@ -163,7 +164,7 @@ internal sealed partial class SceneGrain(
                 copies.Sum(c => (long)c.PrefillTokens),
                 DateTimeOffset.UtcNow);
             state.State.Forks.Add(result);
-            await state.WriteStateAsync();
+            await SaveAsync();
             activity?.SetTag(TheaterTelemetry.Attributes.PrefillTokens, result.PrefillTokens);
             LogForked(logger, Key, keys.Count, at, result.CopiedSequences, result.PrefillTokens);
             return result;
@@ -188,7 +189,7 @@ internal sealed partial class SceneGrain(
         state.State.Lines = [.. start.SharedLines];
         state.State.Phase = ScenePhase.Playing;
         state.State.TraceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } caller ? caller.Id : null;
-        await state.WriteStateAsync();
+        await SaveAsync();
         Signal();
         Play(resumed: false);
     }
@@ -231,7 +232,7 @@ internal sealed partial class SceneGrain(
 
         // One line: a line break would let the text pose as another speaker in every prompt that witnesses it.
         state.State.PendingInterventions.Add(intervention with { Text = string.Join(' ', intervention.Text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)) });
-        await state.WriteStateAsync();
+        await SaveAsync();
         return turn;
     }
 
@@ -243,7 +244,7 @@ internal sealed partial class SceneGrain(
         }
 
         state.State.Paused = true;
-        await state.WriteStateAsync();
+        await SaveAsync();
         Signal();
     }
 
@@ -255,7 +256,7 @@ internal sealed partial class SceneGrain(
         }
 
         state.State.Paused = false;
-        await state.WriteStateAsync();
+        await SaveAsync();
         Signal();
         Play(resumed: state.State.Lines.Count > 0);
     }
@@ -269,7 +270,7 @@ internal sealed partial class SceneGrain(
         }
 
         state.State.StopRequested = reason;
-        await state.WriteStateAsync();
+        await SaveAsync();
         // The next tick ends it. A paused scene has no timer, so this starts one (Play does nothing while one runs).
         // Ending it here instead would report the end to the run from inside the run's own StopPlay, which waits for
         // this call: a deadlock.
@@ -292,6 +293,33 @@ internal sealed partial class SceneGrain(
     /// <inheritdoc cref="CallWithRetriesAsync{T}(string, string?, Func{Task{T}})"/>
     private Task CallWithRetriesAsync(string call, string? character, Func<Task> operation) =>
         ClusterRetry.RunAsync(operation, CallAttempts, (e, attempt) => LogCallRetry(logger, e, Key, call, character, attempt));
+
+    /// <summary>
+    /// Writes the state after any write in flight. The play timer interleaves with the grain's calls, so an
+    /// intervention, pause or stop can change the state while a turn's write is out; two writes sent at once would
+    /// carry the same ETag and the second would fail (failing the scene, or the caller). Each write takes the state as
+    /// it is when its turn comes, so it carries every change made before it.
+    /// </summary>
+    private Task SaveAsync()
+    {
+        var write = WriteAfterAsync(_saving);
+        _saving = write;
+        return write;
+
+        async Task WriteAfterAsync(Task previous)
+        {
+            try
+            {
+                await previous;
+            }
+            catch (Exception)
+            {
+                // The earlier write's caller sees its failure; this write tries again with the state as it is now.
+            }
+
+            await state.WriteStateAsync();
+        }
+    }
 
     private void Signal()
     {
