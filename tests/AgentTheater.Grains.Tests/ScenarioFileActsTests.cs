@@ -18,7 +18,7 @@ public sealed class ScenarioFileActsTests
         Assert.Single(Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Parse(yaml, "acts.yaml")).Errors);
 
     [Fact]
-    public void Parse_NoAfter_ComesAfterTheNearestEarlierSceneSharingACharacter()
+    public void Parse_NoAfter_ComesAfterTheNearestEarlierSceneOfEachOfItsCharacters()
     {
         var scenario = ScenarioFile.Parse(Scenes("""
               - {id: one, setting: One., present: [a, b]}
@@ -27,7 +27,8 @@ public sealed class ScenarioFileActsTests
               - {id: four, setting: Four., present: [c, a]}
             """), "acts.yaml");
 
-        Assert.Equal([[], [], ["one"], ["two"]], scenario.Scenes.Select(s => s.After!.ToArray()));
+        // Four has c (last in two) and a (last in one): it waits for both, so neither is in two scenes at once.
+        Assert.Equal([[], [], ["one"], ["one", "two"]], scenario.Scenes.Select(s => s.After!.ToArray()));
     }
 
     [Fact]
@@ -49,11 +50,37 @@ public sealed class ScenarioFileActsTests
               - {id: one, setting: One., present: [a]}
               - {id: two, setting: Two., present: [b]}
               - {id: three, setting: Three., present: [a, b], after: [two, one]}
-              - {id: four, setting: Four., present: [a], after: []}
+              - {id: four, setting: Four., present: [c], after: []}
               - {id: five, setting: Five., present: [c], after: four}
             """), "acts.yaml");
 
         Assert.Equal([[], [], ["two", "one"], [], ["four"]], scenario.Scenes.Select(s => s.After!.ToArray()));
+    }
+
+    [Fact]
+    public void Parse_NoAfter_SkipsScenesThatComeBeforeAnotherItWaitsFor()
+    {
+        var scenario = ScenarioFile.Parse(Scenes("""
+              - {id: one, setting: One., present: [a, b]}
+              - {id: two, setting: Two., present: [a]}
+              - {id: three, setting: Three., present: [a, b]}
+            """), "acts.yaml");
+
+        // Three's b was last in one, but two comes after one already.
+        Assert.Equal([[], ["one"], ["two"]], scenario.Scenes.Select(s => s.After!.ToArray()));
+    }
+
+    [Fact]
+    public void Parse_ScenesSharingACharacterThatCouldPlayAtOnce_IsAPositionedError()
+    {
+        var error = SingleError(Scenes("""
+              - {id: one, setting: One., present: [a, b]}
+              - {id: two, setting: Two., present: [c]}
+              - {id: three, setting: Three., present: [b, c], after: [two]}
+            """));
+
+        Assert.Equal(("acts.yaml", 8, 58, "scenes[2].after"), (error.File, error.Line, error.Column, error.Field));
+        Assert.Equal("character 'b' is in scenes 'one' and 'three', which could play at once; a character plays one scene at a time: put 'one' in the after of 'three'", error.Message);
     }
 
     [Fact]

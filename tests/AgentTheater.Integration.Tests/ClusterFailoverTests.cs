@@ -171,9 +171,10 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
                 Assert.Equal(written.Select(l => (l.Index, l.SpeakerId, l.Text)), held.Select(l => (l.Index, l.SpeakerId, l.Text)));
 
                 // Each character witnessed the whole transcript (no whispers here), including the characters whose silo died.
+                var start = (await grains.GetGrain<ISceneGrain>(key).GetStart())!;
                 foreach (var character in new[] { "ada", "bo" })
                 {
-                    var view = await grains.GetGrain<ICharacterGrain>($"{key}/{character}").GetView();
+                    var view = await grains.GetGrain<ICharacterGrain>(start.CharacterKey(key, character)).GetView(key);
                     Assert.Equal(held.Select(l => (l.Index, l.Text)), view.Witnessed.Select(l => (l.Index, l.Text)));
                 }
             }

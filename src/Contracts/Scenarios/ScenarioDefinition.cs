@@ -10,6 +10,7 @@ namespace AgentTheater.Contracts.Scenarios;
 /// <param name="WatchRoles">Extra roles that attribution scores every line against (e.g. "a pirate").</param>
 /// <param name="PromptFormat">How characters' prompts are laid out for the model (the scenario's <c>prompt_format</c>).</param>
 /// <param name="Memory">What a character keeps of the witnessed lines its context budget drops (the scenario's <c>memory</c>).</param>
+/// <param name="Carry">What a character brings from the scenes it played into the next one (the scenario's <c>memory: {carry: ...}</c>).</param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.ScenarioDefinition")]
 public sealed record ScenarioDefinition(
     [property: Id(0)] string Name,
@@ -20,7 +21,8 @@ public sealed record ScenarioDefinition(
     [property: Id(5)] string? Model = null,
     [property: Id(6)] IReadOnlyList<string>? WatchRoles = null,
     [property: Id(7)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto,
-    [property: Id(8)] MemorySummary Memory = MemorySummary.None)
+    [property: Id(8)] MemorySummary Memory = MemorySummary.None,
+    [property: Id(9)] MemoryCarry Carry = MemoryCarry.Lines)
 {
     /// <summary>The persona card with <paramref name="id"/>.</summary>
     public PersonaCard Character(string id) =>
@@ -162,4 +164,20 @@ public enum MemorySummary
     /// summary), kept in the prompt after the card.
     /// </summary>
     Model,
+}
+
+/// <summary>
+/// What a character brings from the scenes of its story it played into the next one (<c>memory: {carry: ...}</c>). A
+/// character is one grain per replica, so it always keeps what it witnessed; this says what of it the next prompt shows.
+/// </summary>
+public enum MemoryCarry
+{
+    /// <summary>Nothing: each scene starts from the card alone.</summary>
+    None,
+
+    /// <summary>The most recent lines it witnessed in earlier scenes that fit its context budget, each scene headed by its setting.</summary>
+    Lines,
+
+    /// <summary>A summary of the earlier scenes, written by the character's own model through the pool as it enters each scene.</summary>
+    Summary,
 }

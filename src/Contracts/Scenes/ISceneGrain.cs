@@ -152,6 +152,15 @@ public sealed record SceneLineage(
 /// <param name="WatchRoles">Roles attribution scores every line against, besides the cast's (the scenario's <c>watch_roles</c>).</param>
 /// <param name="PromptFormat">How the characters' prompts are laid out (the scenario's <c>prompt_format</c>).</param>
 /// <param name="Memory">What characters keep of the lines their context budget drops (the scenario's <c>memory</c>).</param>
+/// <param name="Story">
+/// The story the scene is part of (<see cref="StoryKeys"/>): its characters are the story's, who keep what they witnessed
+/// from scene to scene. Null for a scene on its own, whose characters are its own.
+/// </param>
+/// <param name="Carry">What the characters bring from the story's earlier scenes (the scenario's <c>memory: {carry: ...}</c>).</param>
+/// <param name="Carried">
+/// What each character brought into this scene, by character id, as it said when it joined: attribution scores its
+/// lines against the prompt it spoke from. Null until the cast has joined.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneStart")]
 public sealed record SceneStart(
     [property: Id(0)] string RunId,
@@ -162,7 +171,17 @@ public sealed record SceneStart(
     [property: Id(5)] string? Scenario = null,
     [property: Id(6)] IReadOnlyList<string>? WatchRoles = null,
     [property: Id(7)] PromptFormatChoice PromptFormat = PromptFormatChoice.Auto,
-    [property: Id(8)] MemorySummary Memory = MemorySummary.None);
+    [property: Id(8)] MemorySummary Memory = MemorySummary.None,
+    [property: Id(9)] string? Story = null,
+    [property: Id(10)] MemoryCarry Carry = MemoryCarry.Lines,
+    [property: Id(11)] IReadOnlyDictionary<string, CarriedMemory>? Carried = null)
+{
+    /// <summary>Key of the grain of character <paramref name="characterId"/> in the scene <paramref name="sceneKey"/> (this one's key).</summary>
+    public string CharacterKey(string sceneKey, string characterId) => StoryKeys.Character(Story ?? sceneKey, characterId);
+
+    /// <summary>What character <paramref name="characterId"/> brought into the scene (nothing when it brought nothing).</summary>
+    public CarriedMemory CarriedBy(string characterId) => Carried?.GetValueOrDefault(characterId) ?? CarriedMemory.Nothing;
+}
 
 /// <summary>Lifecycle of a scene.</summary>
 public enum ScenePhase

@@ -105,7 +105,7 @@ internal sealed partial class SceneAttributionGrain(
             ?? throw new ArgumentException($"Line {line.Index} of scene {Key} is spoken by '{line.SpeakerId}', who is not in the cast.", nameof(transcript));
         using var activity = TheaterTelemetry.StartRoleAttribution(ScenarioName(scene), Key, speaker.Id, line.Turn);
         var hypotheses = RoleHypotheses.For(speaker, scene.Cast, scene.WatchRoles);
-        var witnessed = RoleHypotheses.WitnessedBefore(transcript, speaker.Id, line.Index).ToList();
+        var witnessed = scene.CarriedBy(speaker.Id).Lines.Concat(RoleHypotheses.WitnessedBefore(transcript, speaker.Id, line.Index)).ToList();
         var record = await ScoreLineAsync(scene, speaker, hypotheses, witnessed, line, cancellationToken);
         state.State.Lines.Add(record);
         if (record.Verdict is LineVerdict.NoEvidence or LineVerdict.Failed)
@@ -227,7 +227,7 @@ internal sealed partial class SceneAttributionGrain(
     private async Task<double> ScoreIntoAsync(
         SceneStart scene, PersonaCard speaker, IReadOnlyList<RoleHypothesis> hypotheses, int[] indexes, IReadOnlyList<SceneLine> witnessed, SceneLine line, ScoreReply[] replies, CancellationToken cancellationToken)
     {
-        var (stage, milliseconds) = await ScoreAsync(speaker, await CallsAsync(scene, speaker, [.. indexes.Select(i => hypotheses[i])], [witnessed], line), cancellationToken);
+        var (stage, milliseconds) = await ScoreAsync(scene, speaker, await CallsAsync(scene, speaker, [.. indexes.Select(i => hypotheses[i])], [witnessed], line), cancellationToken);
         for (var i = 0; i < indexes.Length; i++)
         {
             replies[indexes[i]] = stage[i];
@@ -247,7 +247,7 @@ internal sealed partial class SceneAttributionGrain(
         SceneStart scene, PersonaCard speaker, RoleHypothesis assigned, RoleHypothesis taker, IReadOnlyList<SceneLine> transcript, RoleObservation first, CancellationToken cancellationToken)
     {
         var line = transcript.First(l => l.Index == first.LineIndex);
-        var witnessed = RoleHypotheses.WitnessedBefore(transcript, speaker.Id, line.Index).ToList();
+        var witnessed = scene.CarriedBy(speaker.Id).Lines.Concat(RoleHypotheses.WitnessedBefore(transcript, speaker.Id, line.Index)).ToList();
         var leftOut = witnessed.TakeLast(_options.TriggerWindow).ToList();
         var recorded = state.State.Lines.LastOrDefault(l => l.Index == line.Index)?.Scores;
         if (leftOut.Count == 0 || recorded?.FirstOrDefault(s => s.Id == taker.Id) is not { } takerScore)
@@ -261,7 +261,7 @@ internal sealed partial class SceneAttributionGrain(
         try
         {
             var calls = await CallsAsync(scene, speaker, pair, [.. leftOut.Select(removed => witnessed.Where(l => l.Index != removed.Index).ToList())], line);
-            (replies, milliseconds) = await ScoreAsync(speaker, calls, cancellationToken);
+            (replies, milliseconds) = await ScoreAsync(scene, speaker, calls, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -294,7 +294,7 @@ internal sealed partial class SceneAttributionGrain(
         SceneStart scene, PersonaCard speaker, RoleHypothesis[] hypotheses, IReadOnlyList<IReadOnlyList<SceneLine>> contexts, SceneLine line)
     {
         var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling, scene.PromptFormat);
-        var inference = Inference(speaker);
+        var inference = Inference(scene, speaker);
         var calls = new List<ScoreCall>(contexts.Count * hypotheses.Length);
         foreach (var witnessed in contexts)
         {
@@ -309,7 +309,7 @@ internal sealed partial class SceneAttributionGrain(
                 calls.Add(new ScoreCall(
                     shared
                         ? RoleHypotheses.SharedSessionKey(Key, hypothesis.Id)
-                        : RoleHypotheses.SessionKey($"{Key}/{speaker.Id}", hypothesis.Id, characterHasMemory: scene.Memory == MemorySummary.Model),
+                        : RoleHypotheses.SessionKey(scene.CharacterKey(Key, speaker.Id), hypothesis.Id, characterHasMemory: scene.Memory == MemorySummary.Model || scene.CarriedBy(speaker.Id).Summary is not null),
                     prompt.Text,
                     RoleHypotheses.Continuation(line, chat: prompt.Messages is not null),
                     prompt.Messages));
@@ -323,12 +323,12 @@ internal sealed partial class SceneAttributionGrain(
     /// The inference grain of <paramref name="speaker"/>'s lane: the pool that holds the character's own session (the
     /// assigned role's prompt) and so all its hypothesis sessions, beside the character's cached KV.
     /// </summary>
-    private IInferenceGrain Inference(PersonaCard speaker) => GrainFactory.Inference($"{Key}/{speaker.Id}");
+    private IInferenceGrain Inference(SceneStart scene, PersonaCard speaker) => GrainFactory.Inference(scene.CharacterKey(Key, speaker.Id));
 
-    private async Task<(IReadOnlyList<ScoreReply> Replies, double Milliseconds)> ScoreAsync(PersonaCard speaker, IReadOnlyList<ScoreCall> calls, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<ScoreReply> Replies, double Milliseconds)> ScoreAsync(SceneStart scene, PersonaCard speaker, IReadOnlyList<ScoreCall> calls, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var replies = await Inference(speaker).Score(calls, cancellationToken);
+        var replies = await Inference(scene, speaker).Score(calls, cancellationToken);
         return (replies, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 

@@ -28,12 +28,21 @@ public sealed class CharacterState
 
     /// <summary>Transcript index of the first witnessed line <see cref="Memory"/> does not cover yet.</summary>
     [Id(3)] public int MemoryBefore { get; set; }
+
+    /// <summary>The scenes of its story it played before the one it is in, in order.</summary>
+    [Id(4)] public List<PlayedScene> Story { get; set; } = [];
+
+    /// <summary>What it brought into the scene it is in (its first lines in <see cref="Witnessed"/>, at negative indexes).</summary>
+    [Id(5)] public CarriedMemory? Carried { get; set; }
 }
 
 /// <summary>
-/// A character in one scene replica. Asks the pool with its own grain key as the session key, so the pool keeps its
-/// dialogue prefix in one sequence and each turn prefills only the lines since its last turn. Placed on the silo of
-/// its first caller: next to its scene, and a branch's character next to the character it was copied from, whose pool
+/// A character through the scenes of a story (one replica; <see cref="StoryKeys"/>), or in one scene on its own. Asks
+/// the pool with its own grain key as the session key, so the pool keeps its dialogue prefix in one sequence and each
+/// turn prefills only the lines since its last turn. As it joins its next scene it files the one it leaves under
+/// <see cref="CharacterState.Story"/> and brings into the new one what <see cref="CharacterCasting.Carry"/> says: only
+/// ever lines it witnessed itself, so a whisper stays with the one it was whispered to. Placed on the silo of its first
+/// caller: next to its first scene, and a branch's character next to the character it was copied from, whose pool
 /// holds the copied sequence.
 /// </summary>
 [PreferLocalPlacement]
@@ -43,23 +52,59 @@ internal sealed partial class CharacterGrain(
 {
     private readonly PromptBudget _budget = new();
 
-    public async Task Join(CharacterCasting casting)
+    public async Task<CarriedMemory> Join(CharacterCasting casting)
     {
         ArgumentNullException.ThrowIfNull(casting);
         // The same scene and persona is the same casting, whichever copy of it arrives: a casting that crossed silos or
         // came back from storage holds other list instances, so record equality would not see it.
-        if (state.State.Casting is { } cast && cast.SceneKey == casting.SceneKey && cast.Persona.Id == casting.Persona.Id)
+        if (state.State.Casting is { } cast)
         {
-            return;
+            if (cast.Persona.Id != casting.Persona.Id)
+            {
+                throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} is already cast as {cast.Persona.Id}.");
+            }
+
+            if (cast.SceneKey == casting.SceneKey)
+            {
+                return state.State.Carried ?? CarriedMemory.Nothing;
+            }
         }
 
-        if (state.State.Casting is not null)
+        if (state.State.Story.Any(s => s.SceneKey == casting.SceneKey))
         {
-            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} is already cast as {state.State.Casting.Persona.Id}.");
+            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} already played scene {casting.SceneKey} and has moved on.");
         }
+
+        if (state.State.Casting is { } left)
+        {
+            state.State.Story.Add(new PlayedScene(left, [.. state.State.Witnessed], state.State.Memory));
+        }
+
+        var inference = GrainFactory.Inference(this.GetPrimaryKeyString());
+        var carried = casting.Carry switch
+        {
+            MemoryCarry.Lines => new CarriedMemory(await CarryLinesAsync(inference, casting)),
+            MemoryCarry.Summary => new CarriedMemory([], await CarrySummaryAsync(inference, casting)),
+            _ => CarriedMemory.Nothing,
+        };
 
         state.State.Casting = casting;
+        state.State.Witnessed = [.. carried.Lines];
+        state.State.Carried = carried;
+        state.State.Memory = casting.Carry switch
+        {
+            MemoryCarry.Summary => carried.Summary,
+            MemoryCarry.Lines => state.State.Memory,
+            _ => null,
+        };
+        state.State.MemoryBefore = carried.Lines.Count > 0 ? carried.Lines[0].Index : 0;
         await state.WriteStateAsync();
+        if (state.State.Story.Count > 0)
+        {
+            LogEntered(logger, casting.Persona.Id, casting.SceneKey, state.State.Story.Count, carried.Lines.Count, carried.Summary is not null);
+        }
+
+        return carried;
     }
 
     public async Task Witness(SceneLine line)
@@ -147,49 +192,146 @@ internal sealed partial class CharacterGrain(
         return line;
     }
 
-    public async Task<CharacterView> GetView()
+    public async Task<CharacterView> GetView(string? sceneKey = null)
     {
-        var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
-        var (prompt, _) = await _budget.PromptAsync(GrainFactory.Inference(this.GetPrimaryKeyString()), casting, state.State.Witnessed, memory: state.State.Memory);
-        return new CharacterView(casting.Persona, [.. state.State.Witnessed], prompt.Display);
+        var current = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
+        var played = sceneKey is null || sceneKey == current.SceneKey ? state.State.Story.Count : state.State.Story.FindIndex(s => s.SceneKey == sceneKey);
+        if (played < 0)
+        {
+            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} was never in scene {sceneKey} (it is in {current.SceneKey}).");
+        }
+
+        var (casting, witnessed, memory) = played == state.State.Story.Count
+            ? (current, (IReadOnlyList<SceneLine>)state.State.Witnessed, state.State.Memory)
+            : (state.State.Story[played].Casting, state.State.Story[played].Witnessed, state.State.Story[played].Memory);
+        var (prompt, _) = await _budget.PromptAsync(GrainFactory.Inference(this.GetPrimaryKeyString()), casting, witnessed, memory: memory);
+        var carried = played == state.State.Story.Count
+            ? state.State.Carried ?? CarriedMemory.Nothing
+            : new CarriedMemory([.. witnessed.Where(l => l.Index < 0)], casting.Carry == MemoryCarry.Summary && played > 0 ? state.State.Story[played - 1].Memory : null);
+        return new CharacterView(casting.Persona, [.. witnessed], prompt.Display, casting.SceneKey, [.. state.State.Story.Take(played).Select(s => s.SceneKey)], carried);
     }
 
     public async Task<ForkReply> ForkInto(CharacterFork fork)
     {
         ArgumentNullException.ThrowIfNull(fork);
-        var casting = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
-        var shared = state.State.Witnessed.Where(l => l.Index < fork.BeforeIndex).ToList();
-        var branches = fork.BranchSceneKeys.Select(scene => (Scene: scene, Key: $"{scene}/{casting.Persona.Id}")).ToList();
+        var current = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
+
+        // The character as it was in the scene forked: the one it is in, or one of its story it has played on from.
+        var played = fork.SceneKey is null || fork.SceneKey == current.SceneKey ? state.State.Story.Count : state.State.Story.FindIndex(s => s.SceneKey == fork.SceneKey);
+        if (played < 0)
+        {
+            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} was never in scene {fork.SceneKey}.");
+        }
+
+        var (casting, witnessed, memory) = played == state.State.Story.Count
+            ? (current, (IReadOnlyList<SceneLine>)state.State.Witnessed, state.State.Memory)
+            : (state.State.Story[played].Casting, state.State.Story[played].Witnessed, state.State.Story[played].Memory);
+        var shared = witnessed.Where(l => l.Index < fork.BeforeIndex).ToList();
+        var story = state.State.Story.Take(played).ToList();
+        var branches = fork.BranchSceneKeys.Select(scene => (Scene: scene, Key: StoryKeys.Character(scene, casting.Persona.Id))).ToList();
         await Task.WhenAll(branches.Select(b => GrainFactory.GetGrain<ICharacterGrain>(b.Key)
-            .Adopt(casting with { SceneKey = b.Scene, Sampling = fork.Sampling }, shared)));
+            .Adopt(new CharacterCopy(casting with { SceneKey = b.Scene, Sampling = fork.Sampling }, shared, memory, story))));
 
         // The branches' sessions are their grain keys, as for any character; they share this session's lane, so they
         // reach the pool that holds the sequence being copied.
         var session = this.GetPrimaryKeyString();
         var inference = GrainFactory.Inference(session);
-        var (prompt, _) = await _budget.PromptAsync(inference, casting with { Sampling = fork.Sampling }, shared, memory: state.State.Memory);
+        var (prompt, _) = await _budget.PromptAsync(inference, casting with { Sampling = fork.Sampling }, shared, memory: memory);
         var reply = await inference.Fork(new ForkCall(session, prompt.Text, [.. branches.Select(b => b.Key)], prompt.Messages));
         LogForked(logger, casting.Persona.Id, branches.Count, reply.CopiedTokens, reply.PrefillTokens);
         return reply;
     }
 
-    public async Task Adopt(CharacterCasting casting, IReadOnlyList<SceneLine> witnessed)
+    public async Task Adopt(CharacterCopy copy)
     {
-        ArgumentNullException.ThrowIfNull(casting);
-        ArgumentNullException.ThrowIfNull(witnessed);
+        ArgumentNullException.ThrowIfNull(copy);
+        var casting = copy.Casting;
         if (state.State.Casting is { } cast && (cast.SceneKey != casting.SceneKey || cast.Persona.Id != casting.Persona.Id))
         {
             throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} is already cast as {cast.Persona.Id} in {cast.SceneKey}.");
         }
 
-        if (state.State.Casting is not null && state.State.Witnessed.Count >= witnessed.Count)
+        if (state.State.Casting is not null && state.State.Witnessed.Count >= copy.Witnessed.Count)
         {
             return;
         }
 
         state.State.Casting = casting;
-        state.State.Witnessed = [.. witnessed.OrderBy(l => l.Index)];
+        state.State.Witnessed = [.. copy.Witnessed.OrderBy(l => l.Index)];
+        state.State.Memory = copy.Memory;
+        state.State.Story = [.. copy.Story];
+        state.State.Carried = new CarriedMemory([.. state.State.Witnessed.Where(l => l.Index < 0)], casting.Carry == MemoryCarry.Summary ? copy.Memory : null);
+        state.State.MemoryBefore = state.State.Witnessed.Count > 0 ? Math.Min(0, state.State.Witnessed[0].Index) : 0;
         await state.WriteStateAsync();
+    }
+
+    /// <summary>
+    /// The lines it brings into <paramref name="casting"/>'s scene with <see cref="MemoryCarry.Lines"/>: the most recent it
+    /// witnessed in the scenes it played (not what it had brought into them) that fit half the room its prompt leaves
+    /// for lines, each scene headed by a narrator line with its setting, then one with the new scene's. Indexes run up
+    /// to -1.
+    /// </summary>
+    private async Task<IReadOnlyList<SceneLine>> CarryLinesAsync(IInferenceGrain inference, CharacterCasting casting)
+    {
+        var earlier = new List<SceneLine>();
+        foreach (var scene in state.State.Story)
+        {
+            var lines = scene.Witnessed.Where(l => l.Index >= 0).ToList();
+            if (lines.Count > 0)
+            {
+                earlier.Add(Narration($"(Earlier: {scene.Casting.Setting})"));
+                earlier.AddRange(lines);
+            }
+        }
+
+        if (earlier.Count == 0)
+        {
+            return [];
+        }
+
+        var first = await _budget.FirstCarriedAsync(inference, casting, earlier);
+        var kept = earlier.Skip(first).ToList();
+        if (kept.Count == 0)
+        {
+            return [];
+        }
+
+        if (kept[0].Index != int.MinValue)
+        {
+            // Cut inside a scene: its heading still says where the lines were said.
+            kept.Insert(0, earlier.Take(first).Last(l => l.Kind == LineKind.Narrator && l.Index == int.MinValue));
+        }
+
+        kept.Add(Narration($"(Now: {casting.Setting})"));
+        return [.. kept.Select((l, i) => l with { Index = i - kept.Count })];
+
+        static SceneLine Narration(string text) => new(int.MinValue, 0, LineKind.Narrator, null, DialoguePrompt.NarratorName, text);
+    }
+
+    /// <summary>
+    /// Its summary of the scenes it played with <see cref="MemoryCarry.Summary"/>: the summary it brought into the last
+    /// one, folded with what it witnessed there, written by its own model through the pool.
+    /// </summary>
+    private async Task<string?> CarrySummaryAsync(IInferenceGrain inference, CharacterCasting casting)
+    {
+        if (state.State.Story.Count == 0)
+        {
+            return null;
+        }
+
+        var last = state.State.Story[^1];
+        var lines = last.Witnessed.Where(l => l.Index >= 0).ToList();
+        if (lines.Count == 0)
+        {
+            return last.Memory;
+        }
+
+        var (text, messages) = await _budget.MemoryPromptAsync(inference, last.Casting with { Sampling = casting.Sampling }, last.Memory, lines);
+        var reply = await inference.Generate(
+            new GenerateCall($"{this.GetPrimaryKeyString()}/memory", text, PromptBudget.MemoryTokens, 0f, 1f, 0, 1.1f, 0, ["\n"], messages));
+        var summary = DialoguePrompt.Flatten(reply.Text);
+        LogRemembered(logger, casting.Persona.Id, lines.Count, reply.Tokens);
+        return summary.Length > 0 ? summary : last.Memory;
     }
 
     /// <summary>
@@ -233,6 +375,9 @@ internal sealed partial class CharacterGrain(
 
         return true;
     }
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Debug, Message = "{Character} entered {Scene} after {Played} scenes, bringing {Lines} lines (summary: {Summary})")]
+    private static partial void LogEntered(ILogger logger, string character, string scene, int played, int lines, bool summary);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "{Character} summarised {Lines} dropped lines into its memory ({Tokens} tokens)")]
     private static partial void LogRemembered(ILogger logger, string character, int lines, int tokens);

@@ -97,6 +97,35 @@ public sealed class PromptBudget
     }
 
     /// <summary>
+    /// The index of the first of <paramref name="earlier"/> (lines from earlier scenes) that <paramref name="casting"/>'s
+    /// character brings into its scene: the most recent ones that fit half the room its prompt leaves for lines, so the
+    /// scene's own lines have the other half before the window first cuts.
+    /// </summary>
+    public async Task<int> FirstCarriedAsync(IInferenceGrain inference, CharacterCasting casting, IReadOnlyList<SceneLine> earlier)
+    {
+        ArgumentNullException.ThrowIfNull(casting);
+        ArgumentNullException.ThrowIfNull(earlier);
+        var limits = await LimitsAsync(inference);
+        var chat = limits.Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
+        var empty = Render(casting, [], omittedEarlier: true, persona: true, chat);
+        var texts = earlier.Select(l => chat ? DialoguePrompt.ChatContent(casting, l) : DialoguePrompt.Line(l)).ToList();
+        var pinned = chat ? empty.Messages![0].Content : empty.Text;
+        var lineTokens = casting.Sampling.MaxTokensPerLine;
+        var perLine = chat ? limits.ChatMessageTokens : 0;
+
+        // All of the room: the counts are cached, and the pinned part must fit.
+        await FirstKeptAsync(inference, $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}", pinned, texts, lineTokens, perLine, PinnedExtra(limits, chat, casting.Memory));
+        var half = Room(limits, _tokens[pinned] + PinnedExtra(limits, chat, casting.Memory), lineTokens) / 2;
+        var first = earlier.Count;
+        for (long used = 0; first > 0 && used + _tokens[texts[first - 1]] + perLine <= half; first--)
+        {
+            used += _tokens[texts[first - 1]] + perLine;
+        }
+
+        return first;
+    }
+
+    /// <summary>
     /// The prompt a character's summary of <paramref name="dropped"/> lines is written from (<see cref="DialoguePrompt.BuildMemory"/>),
     /// within the budget too: when the lines do not all fit, the oldest of them are left out of the summary.
     /// </summary>

@@ -42,7 +42,8 @@ public static class ScenarioFile
     public const long MaxYamlNodes = 100_000;
 
     private static readonly string[] ScenarioFields = ["name", "model", "prompt_format", "memory", "replicas", "watch_roles", "sampling", "characters", "scenes"];
-    private static readonly string[] MemoryFields = ["summary"];
+    private static readonly string[] MemoryFields = ["summary", "carry"];
+    private static readonly (string Name, MemoryCarry Carry)[] MemoryCarries = [("none", MemoryCarry.None), ("lines", MemoryCarry.Lines), ("summary", MemoryCarry.Summary)];
     private static readonly (string Name, MemorySummary Summary)[] MemorySummaries = [("none", MemorySummary.None), ("model", MemorySummary.Model)];
     private static readonly string[] SamplingFields = ["temperature", "top_p", "top_k", "repetition_penalty", "seed", "max_tokens_per_line"];
     private static readonly string[] CharacterFields = ["id", "name", "role", "goals", "private_knowledge", "speaking_style", "play_as", "card"];
@@ -249,9 +250,9 @@ public static class ScenarioFile
         var name = reader.OptionalName(top, "name") ?? defaultName;
         var model = reader.OptionalString(top, "model");
         var promptFormat = reader.Choice(top, "prompt_format", PromptFormats, PromptFormatChoice.Auto, "prompt format", "prompt formats") ?? PromptFormatChoice.Auto;
-        var memory = top.Value("memory") is { } memoryNode && reader.Mapping(memoryNode, "memory", MemoryFields) is { } memoryFields
-            ? reader.Choice(memoryFields, "summary", MemorySummaries, MemorySummary.None, "memory summary", "summaries") ?? MemorySummary.None
-            : MemorySummary.None;
+        var memoryFields = top.Value("memory") is { } memoryNode ? reader.Mapping(memoryNode, "memory", MemoryFields) : null;
+        var memory = memoryFields is null ? MemorySummary.None : reader.Choice(memoryFields, "summary", MemorySummaries, MemorySummary.None, "memory summary", "summaries") ?? MemorySummary.None;
+        var carry = memoryFields is null ? MemoryCarry.Lines : reader.Choice(memoryFields, "carry", MemoryCarries, MemoryCarry.Lines, "memory carry", "carries") ?? MemoryCarry.Lines;
         var replicas = reader.Integer(top, "replicas", 1, 100_000) ?? 1;
         var watchRoles = reader.StringItems(top, "watch_roles").Select(r => r.Value).ToArray();
         var sampling = top.Value("sampling") is { } node && reader.Mapping(node, "sampling", SamplingFields) is { } fields
@@ -263,7 +264,7 @@ public static class ScenarioFile
         // A card that could not be read leaves its character's id unknown; scenes naming it would only add noise.
         var scenes = ReadScenes(top, cardUnread ? null : characters?.Select(c => c.Id).Where(id => id.Length > 0).Distinct().ToArray(), reader);
         CheckForcedTurns(forcedTurns, scenes, reader);
-        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles, promptFormat, memory);
+        return new ScenarioDefinition(name, characters ?? [], scenes, sampling, replicas, model, watchRoles, promptFormat, memory, carry);
     }
 
     private static SamplingSettings ReadSampling(YamlFields map, YamlFieldReader reader)
@@ -409,6 +410,7 @@ public static class ScenarioFile
         // Scene ids name transcript files, which must not differ only in case on macOS or Windows.
         var ids = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         var afters = new List<IReadOnlyList<TextItem>?>();
+        var places = new List<YamlNode>();
         var items = reader.Sequence(top, "scenes", "a scenario needs at least one scene") ?? [];
         for (var i = 0; i < items.Count; i++)
         {
@@ -419,6 +421,7 @@ public static class ScenarioFile
             }
 
             afters.Add(map.Value("after") is null ? null : reader.StringItems(map, "after"));
+            places.Add(map.Value("after") ?? items[i]);
 
             var id = reader.OptionalId(map, "id") ?? $"scene-{i + 1}";
             CheckUnique(map, "id", id, ids, "scene id", reader);
@@ -446,15 +449,17 @@ public static class ScenarioFile
                 addressedBoost));
         }
 
-        return ResolveAfter(scenes, afters, reader);
+        return ResolveAfter(scenes, afters, places, reader);
     }
 
     /// <summary>
     /// Every scene with the scenes it comes after (<see cref="SceneDefinition.After"/>): those its <c>after</c> names, or
-    /// without one the nearest earlier scene sharing a character with it (none: it starts with the run). Unknown ids, a
-    /// scene after itself and cycles are errors.
+    /// without one, for each character in it, the nearest earlier scene that character is in (none: it starts with the
+    /// run). Unknown ids, a scene after itself and cycles are errors; so are two scenes with a character in common that
+    /// could play at once (a character is one grain through its story, in one scene at a time), reported at the
+    /// <c>after</c> (or the scene) of the later one.
     /// </summary>
-    private static List<SceneDefinition> ResolveAfter(List<SceneDefinition> scenes, List<IReadOnlyList<TextItem>?> afters, YamlFieldReader reader)
+    private static List<SceneDefinition> ResolveAfter(List<SceneDefinition> scenes, List<IReadOnlyList<TextItem>?> afters, List<YamlNode> places, YamlFieldReader reader)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < scenes.Count; i++)
@@ -464,6 +469,7 @@ public static class ScenarioFile
 
         // Each edge: the scene it comes after, and the item that named it (null for the default).
         var edges = new List<List<(int Scene, TextItem? Item)>>(scenes.Count);
+        var wrong = false;
         for (var i = 0; i < scenes.Count; i++)
         {
             var after = new List<(int, TextItem?)>();
@@ -471,6 +477,7 @@ public static class ScenarioFile
             {
                 foreach (var item in named)
                 {
+                    wrong |= !index.ContainsKey(item.Value) || index[item.Value] == i || after.Any(e => e.Item1 == index[item.Value]);
                     if (!index.TryGetValue(item.Value, out var before))
                     {
                         reader.Error(item.Node, item.Field, $"unknown scene {MessageText.Quote(item.Value)} (scenes: {MessageText.List([.. scenes.Select(s => s.Id)])})");
@@ -491,30 +498,134 @@ public static class ScenarioFile
             }
             else
             {
-                var present = scenes[i].Present.ToHashSet(StringComparer.Ordinal);
-                for (var j = i - 1; j >= 0; j--)
+                foreach (var character in scenes[i].Present.Distinct(StringComparer.Ordinal))
                 {
-                    if (scenes[j].Present.Any(present.Contains))
+                    for (var j = i - 1; j >= 0; j--)
                     {
-                        after.Add((j, null));
-                        break;
+                        if (scenes[j].Present.Contains(character, StringComparer.Ordinal))
+                        {
+                            if (!after.Any(e => e.Item1 == j))
+                            {
+                                after.Add((j, null));
+                            }
+
+                            break;
+                        }
                     }
                 }
+
+                // Only the nearest: one that another of them comes after already is implied.
+                after.RemoveAll(e => after.Any(other => other.Item1 != e.Item1 && ComesAfter(other.Item1, e.Item1, edges)));
+                after.Sort((a, b) => a.Item1.CompareTo(b.Item1));
             }
 
             edges.Add(after);
         }
 
-        ReportCycles(scenes, edges, reader);
+        if (!ReportCycles(scenes, edges, reader) && !wrong)
+        {
+            ReportOverlaps(scenes, edges, places, reader);
+        }
+
         return [.. scenes.Select((scene, i) => scene with { After = [.. edges[i].Select(e => scenes[e.Scene].Id)] })];
+    }
+
+    /// <summary>
+    /// One error for each pair of scenes with a character in common where neither comes after the other (directly or
+    /// through others), so that they could play at once: at the later one's <c>after</c> (or, without one, the scene).
+    /// Run only without cycles: the scenes are then in an order where every scene comes after those it names.
+    /// </summary>
+    private static void ReportOverlaps(List<SceneDefinition> scenes, List<List<(int Scene, TextItem? Item)>> edges, List<YamlNode> places, YamlFieldReader reader)
+    {
+        var reported = new HashSet<(int, int)>();
+        var characters = scenes.SelectMany(s => s.Present).Distinct(StringComparer.Ordinal);
+        foreach (var character in characters)
+        {
+            var playing = Enumerable.Range(0, scenes.Count).Where(i => scenes[i].Present.Contains(character, StringComparer.Ordinal)).ToList();
+
+            // Each scene with the character must come after one other scene with it, and all but one must be comparable:
+            // checked pairwise along an order that follows every edge, it is a chain when each comes after the one before.
+            var order = playing.OrderBy(i => Depth(i, edges)).ThenBy(i => i).ToList();
+            for (var k = 1; k < order.Count; k++)
+            {
+                var (earlier, later) = (order[k - 1], order[k]);
+                if (!ComesAfter(later, earlier, edges) && reported.Add((Math.Min(earlier, later), Math.Max(earlier, later))))
+                {
+                    var (first, second) = earlier < later ? (earlier, later) : (later, earlier);
+                    reader.Error(
+                        places[second],
+                        $"scenes[{second}].after",
+                        $"character {MessageText.Quote(character)} is in scenes {MessageText.Quote(scenes[first].Id)} and {MessageText.Quote(scenes[second].Id)}, which could play at once; "
+                        + $"a character plays one scene at a time: put {MessageText.Quote(scenes[first].Id)} in the after of {MessageText.Quote(scenes[second].Id)}");
+                }
+            }
+        }
+    }
+
+    /// <summary>The longest chain of <c>after</c> below scene <paramref name="scene"/> (0: it starts with the run). Needs no cycles.</summary>
+    private static int Depth(int scene, List<List<(int Scene, TextItem? Item)>> edges)
+    {
+        var depths = new Dictionary<int, int>();
+        var stack = new Stack<(int Scene, bool Expanded)>();
+        stack.Push((scene, false));
+        while (stack.Count > 0)
+        {
+            var (at, expanded) = stack.Pop();
+            if (depths.ContainsKey(at))
+            {
+                continue;
+            }
+
+            if (expanded)
+            {
+                depths[at] = edges[at].Count == 0 ? 0 : edges[at].Max(e => depths[e.Scene]) + 1;
+                continue;
+            }
+
+            stack.Push((at, true));
+            foreach (var (before, _) in edges[at])
+            {
+                if (!depths.ContainsKey(before))
+                {
+                    stack.Push((before, false));
+                }
+            }
+        }
+
+        return depths[scene];
+    }
+
+    /// <summary>Whether scene <paramref name="later"/> comes after <paramref name="earlier"/>, directly or through others.</summary>
+    private static bool ComesAfter(int later, int earlier, List<List<(int Scene, TextItem? Item)>> edges)
+    {
+        var seen = new HashSet<int> { later };
+        var queue = new Queue<int>([later]);
+        while (queue.Count > 0)
+        {
+            foreach (var (before, _) in edges[queue.Dequeue()])
+            {
+                if (before == earlier)
+                {
+                    return true;
+                }
+
+                if (seen.Add(before))
+                {
+                    queue.Enqueue(before);
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
     /// One error for every cycle of <c>after</c>, naming its scenes in order, at the first item of a scene's <c>after</c>
     /// in it (a default only ever points to an earlier scene, so every cycle has one).
     /// </summary>
-    private static void ReportCycles(List<SceneDefinition> scenes, List<List<(int Scene, TextItem? Item)>> edges, YamlFieldReader reader)
+    private static bool ReportCycles(List<SceneDefinition> scenes, List<List<(int Scene, TextItem? Item)>> edges, YamlFieldReader reader)
     {
+        var found = false;
         // 0: not visited, 1: on the current path, 2: done. Iterative: a long chain of scenes must not overflow the stack.
         var marks = new int[scenes.Count];
         var path = new List<(int Scene, int Next)>();
@@ -547,6 +658,7 @@ public static class ScenarioFile
                 else if (marks[target] == 1)
                 {
                     // The edge each scene on the cycle took is the one before its Next.
+                    found = true;
                     var cycle = path.Skip(path.FindIndex(p => p.Scene == target)).ToList();
                     var names = cycle.Select(p => MessageText.Quote(scenes[p.Scene].Id)).Append(MessageText.Quote(scenes[target].Id));
                     if (cycle.Select(p => edges[p.Scene][p.Next - 1].Item).FirstOrDefault(i => i is not null) is { } at)
@@ -556,6 +668,8 @@ public static class ScenarioFile
                 }
             }
         }
+
+        return found;
     }
 
     /// <summary>

@@ -395,7 +395,7 @@ internal sealed partial class ScenarioRunGrain(
                 var (sceneId, replica) = ParseKey(key);
                 var scene = scenes[sceneId];
                 var cast = scene.Present.Select(scenario.Character).ToList();
-                var start = new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name, scenario.WatchRoles, scenario.PromptFormat, scenario.Memory);
+                var start = new SceneStart(runId, replica, scene, cast, scenario.Sampling, scenario.Name, scenario.WatchRoles, scenario.PromptFormat, scenario.Memory, StoryKeys.Main(runId, replica), scenario.Carry);
                 return GrainFactory.GetGrain<ISceneGrain>(key).Start(start);
             }));
         }

@@ -223,14 +223,23 @@ internal sealed partial class SceneGrain
         return Task.WhenAll(audience.Select(c => CallWithRetriesAsync("witness", c.Id, () => Character(c.Id).Witness(line))));
     }
 
+    /// <summary>
+    /// Casts the characters; each of a story brings what it remembers of the scenes it played, which the scene keeps
+    /// with its start (attribution scores each line against the prompt it was spoken from).
+    /// </summary>
     private async Task JoinCastAsync()
     {
         var start = Definition;
         var names = start.Cast.Select(c => c.Name).ToList();
-        await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
+        var carried = await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
             "join",
             c.Id,
-            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling, start.PromptFormat, start.Memory)))));
+            () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling, start.PromptFormat, start.Memory, start.Carry)))));
+        if (start.Carried is null && carried.Any(c => c.Lines.Count > 0 || c.Summary is not null))
+        {
+            state.State.Start = start with { Carried = start.Cast.Zip(carried).ToDictionary(p => p.First.Id, p => p.Second) };
+            await SaveAsync();
+        }
     }
 
     private async Task EndAsync(ScenePhase phase, string reason)

@@ -149,9 +149,10 @@ internal sealed partial class SceneGrain(
             var copies = await Task.WhenAll(start.Cast.Select(c => CallWithRetriesAsync(
                 "fork",
                 c.Id,
-                () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling)))));
+                () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling, Key)))));
             await Task.WhenAll(keys.Select((key, b) => GrainFactory.GetGrain<ISceneGrain>(key).StartBranch(new SceneBranchStart(
-                start with { Scene = continuation, Sampling = sampling with { Seed = SceneSeeds.Branch(sampling.Seed, number, b) } },
+                // A branch is a story of its own: its characters are the copies just made, keyed by the branch's key.
+                start with { Scene = continuation, Sampling = sampling with { Seed = SceneSeeds.Branch(sampling.Seed, number, b) }, Story = key },
                 new SceneOrigin(Key, number, b, at, shared.Count),
                 shared))));
             var result = new SceneForkResult(
@@ -330,7 +331,7 @@ internal sealed partial class SceneGrain(
 
     private int CharacterTurns() => state.State.Lines.Count(l => l.Kind == LineKind.Character);
 
-    private ICharacterGrain Character(string id) => GrainFactory.GetGrain<ICharacterGrain>($"{Key}/{id}");
+    private ICharacterGrain Character(string id) => GrainFactory.GetGrain<ICharacterGrain>(Definition.CharacterKey(Key, id));
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Scene {Scene} resumes from its stored transcript ({Lines} lines)")]
     private static partial void LogResuming(ILogger logger, string scene, int lines);

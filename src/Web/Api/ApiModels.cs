@@ -87,10 +87,15 @@ public sealed record InterventionAccepted(int Turn);
 /// <param name="AtTurn">Character turn the branches start at; left out for the end of the scene.</param>
 public sealed record ForkRequest(int Branches = 1, int? AtTurn = null);
 
-/// <summary>A character's view of its scene: what it witnessed and the prompt it would speak from now.</summary>
+/// <summary>
+/// A character's view of a scene: what it witnessed and the prompt it would speak from now (a character of a story that
+/// has played on into later scenes: as it was when it left this one).
+/// </summary>
 /// <param name="Id">Character id.</param>
 /// <param name="Name">Name.</param>
 /// <param name="Role">Assigned role.</param>
-/// <param name="Witnessed">Lines it saw or heard, in order (whispers to others are not among them).</param>
+/// <param name="Witnessed">Lines it saw or heard, in order (whispers to others are not among them), after what it brought into the scene (negative indexes).</param>
 /// <param name="Prompt">Its dialogue prompt.</param>
-public sealed record CharacterContext(string Id, string Name, string Role, IReadOnlyList<SceneLine> Witnessed, string Prompt);
+/// <param name="Played">The scenes of its story it played before this one, in order.</param>
+/// <param name="Carried">What it brought into this scene from them (<c>memory: {carry: ...}</c>).</param>
+public sealed record CharacterContext(string Id, string Name, string Role, IReadOnlyList<SceneLine> Witnessed, string Prompt, IReadOnlyList<string> Played, CarriedMemory Carried);

@@ -100,8 +100,9 @@ internal static class SceneEndpoints
         var (_, start, key) = await RequireSceneAsync(grains, runId, sceneId, replica);
         var card = start.Cast.FirstOrDefault(c => c.Id == characterId)
             ?? throw new NotFoundException($"'{characterId}' is not present in scene {key} (present: {string.Join(", ", start.Cast.Select(c => c.Id))}).");
-        var view = await grains.GetGrain<ICharacterGrain>($"{key}/{characterId}").GetView();
-        return TypedResults.Ok(new CharacterContext(card.Id, card.Name, card.Role, view.Witnessed, view.Prompt));
+        // A character of a story may have played on into later scenes: this is it as it was in this one.
+        var view = await grains.GetGrain<ICharacterGrain>(start.CharacterKey(key, characterId)).GetView(key);
+        return TypedResults.Ok(new CharacterContext(card.Id, card.Name, card.Role, view.Witnessed, view.Prompt, view.Played ?? [], view.Carried ?? CarriedMemory.Nothing));
     }
 
     /// <summary>The scene's grain, what it started with, and its key; <see cref="NotFoundException"/> for a scene that never started.</summary>
