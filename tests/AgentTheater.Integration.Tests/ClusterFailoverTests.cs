@@ -110,7 +110,7 @@ public sealed partial class ClusterFailoverTests(TheaterClusterFixture fixture)
                 var address = hosts.Single(h => h.SiloName == silo.Name).SiloAddress;
                 characters[silo] = [.. (await management.GetDetailedGrainStatistics(null, [address]).WaitAsync(Cancel))
                     .Select(s => s.GrainId.Key.ToString()!)
-                    .Where(k => k.StartsWith(runId + "/", StringComparison.Ordinal) && k.Split('/').Length == 4)];
+                    .Where(k => k.StartsWith(runId + "/@", StringComparison.Ordinal) && k.Split('/').Length == 3)];
             }
 #pragma warning restore xUnit1051
             var victim = silos.Take(2).Where(s => characters[s].Count > 0).OrderByDescending(s => characters[s].Count).FirstOrDefault()

@@ -6,7 +6,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentTheater.Integration.Tests;
 
-/// <summary>Forking a played scene on the two-silo cluster: shared lines, copied sequences, independent branches.</summary>
+/// <summary>
+/// Forking a played scene on the two-silo cluster: shared lines, copied sequences, independent branches. Alone on the
+/// pool: greedy branches say the same only while nothing else changes how their steps are batched (llama.cpp's sums
+/// over a batch's KV cells are not batch-invariant, and the tiny model's logits are close).
+/// </summary>
+[Collection(nameof(ExclusivePool))]
 public sealed class SceneForkTests(TheaterClusterFixture fixture)
 {
     private static readonly PersonaCard Marta = new("innkeeper", "Marta", "the innkeeper", ["keep the peace"], [], "warm and blunt");

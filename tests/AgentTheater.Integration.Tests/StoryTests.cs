@@ -152,6 +152,60 @@ public sealed class StoryTests(TheaterClusterFixture fixture)
         Assert.Equal(keeper.Carried!.Lines, branchKeeper.Witnessed.Where(l => l.Index < 0));
     }
 
+    [Fact]
+    public async Task Fork_SceneOfAStory_LaterScenesPlayInTheBranchWithItsCharacters()
+    {
+        var (runId, played) = await PlayAsync(Story("lines"));
+        var yardKey = played.Single(p => p.SceneId == "yard").SceneKey;
+        var mainCellar = played.Single(p => p.SceneId == "cellar").SceneKey;
+        var mainCellarLines = await fixture.Client.GetGrain<ISceneGrain>(mainCellar).GetTranscript();
+
+        // Fork the yard: the branch plays the yard on, then the cellar (which comes after the yard) in the branch's story.
+        var fork = await fixture.Client.GetGrain<ISceneGrain>(yardKey).Fork(new SceneFork(1, AtTurn: 1));
+        var branchKey = Assert.Single(fork.BranchKeys);
+        var cellarKey = StoryKeys.Continuation(branchKey, "cellar");
+        Assert.Equal($"{runId}/cellar/0~0.0@yard", cellarKey);
+        await WaitEndedAsync(branchKey);
+        var continuations = await WaitForAsync(() => fixture.Client.GetGrain<ISceneGrain>(branchKey).GetLineage(), l => l.Continuations!.Count > 0);
+        Assert.Equal([cellarKey], continuations.Continuations);
+        await WaitEndedAsync(cellarKey);
+
+        var cellar = fixture.Client.GetGrain<ISceneGrain>(cellarKey);
+        Assert.Equal(ScenePhase.Completed, (await cellar.GetStatus()).Phase);
+        Assert.Equal((branchKey, (string?)null), ((await cellar.GetLineage()).Story, (await cellar.GetLineage()).Origin?.ParentKey));
+
+        // The guest of the branch's cellar is the branch's guest: it witnessed the branch's yard, not the story's.
+        var branchYard = await fixture.Client.GetGrain<ISceneGrain>(branchKey).GetTranscript();
+        var guest = await fixture.Client.GetGrain<ICharacterGrain>(StoryKeys.Character(branchKey, "guest")).GetView(cellarKey);
+        Assert.Equal([played.Single(p => p.SceneId == "hall").SceneKey, branchKey], guest.Played);
+        var yardTexts = branchYard.Select(l => l.Text).ToList();
+        Assert.Equal(yardTexts, guest.Carried!.Lines.SkipWhile(l => l.Text != "(Earlier: The stable yard in the rain.)").Skip(1).SkipLast(1).Select(l => l.Text));
+
+        // The keeper was not in the yard: it joins the branch's story as it was in the story before the cellar, whisper and all.
+        var keeper = await fixture.Client.GetGrain<ICharacterGrain>(StoryKeys.Character(branchKey, "keeper")).GetView(cellarKey);
+        Assert.Equal([played.Single(p => p.SceneId == "hall").SceneKey], keeper.Played);
+        Assert.Contains(Secret, keeper.Prompt, StringComparison.Ordinal);
+
+        // The story's own cellar is as it was.
+        Assert.Equal(mainCellarLines, await fixture.Client.GetGrain<ISceneGrain>(mainCellar).GetTranscript());
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), timeout.Token);
+        }
+    }
+
     private ICharacterGrain CharacterAsync(string runId, string id) =>
         fixture.Client.GetGrain<ICharacterGrain>(StoryKeys.Character(StoryKeys.Main(runId, 0), id));
 

@@ -47,6 +47,16 @@ public interface ICharacterGrain : IGrainWithStringKey
 
     /// <summary>Starts as the copy of a character of the scene this one's scene was forked from (idempotent).</summary>
     Task Adopt(CharacterCopy copy);
+
+    /// <summary>
+    /// Gives the same character of another story (<paramref name="targetKey"/>) its past as this one had it before scene
+    /// <paramref name="sceneId"/>: the scenes it played before that one. For a character who joins a branch's story
+    /// in a later scene of it.
+    /// </summary>
+    Task CopyBefore(string sceneId, string targetKey);
+
+    /// <summary>Starts with <paramref name="story"/> as its past, before it joins any scene (does nothing once it has a past or a scene).</summary>
+    Task Seed(IReadOnlyList<PlayedScene> story);
 }
 
 /// <summary>A character as it was at a fork point, for the same character of a branch's story.</summary>

@@ -136,11 +136,17 @@ public sealed record SceneBranchStart(
 /// <param name="SceneKey">The scene.</param>
 /// <param name="Origin">Where it was forked from; null for a scene a run started.</param>
 /// <param name="Forks">Forks made of it, in order.</param>
+/// <param name="Story">The story it is part of (<see cref="StoryKeys"/>); null for a scene on its own.</param>
+/// <param name="Continuations">
+/// In a branch's story, the later scenes it started when it ended (those that come after it in the scenario).
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneLineage")]
 public sealed record SceneLineage(
     [property: Id(0)] string SceneKey,
     [property: Id(1)] SceneOrigin? Origin,
-    [property: Id(2)] IReadOnlyList<SceneForkResult> Forks);
+    [property: Id(2)] IReadOnlyList<SceneForkResult> Forks,
+    [property: Id(3)] string? Story = null,
+    [property: Id(4)] IReadOnlyList<string>? Continuations = null);
 
 /// <summary>What a scene needs to play.</summary>
 /// <param name="RunId">Scenario run it belongs to.</param>
@@ -161,6 +167,10 @@ public sealed record SceneLineage(
 /// What each character brought into this scene, by character id, as it said when it joined: attribution scores its
 /// lines against the prompt it spoke from. Null until the cast has joined.
 /// </param>
+/// <param name="ParentStory">
+/// For a branch of a scene and the later scenes of its story: the story it branched from. A character of a later scene
+/// who is not in the branch's story yet comes from that one, as it was before that scene. Null for a story's own scenes.
+/// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneStart")]
 public sealed record SceneStart(
     [property: Id(0)] string RunId,
@@ -174,7 +184,8 @@ public sealed record SceneStart(
     [property: Id(8)] MemorySummary Memory = MemorySummary.None,
     [property: Id(9)] string? Story = null,
     [property: Id(10)] MemoryCarry Carry = MemoryCarry.Lines,
-    [property: Id(11)] IReadOnlyDictionary<string, CarriedMemory>? Carried = null)
+    [property: Id(11)] IReadOnlyDictionary<string, CarriedMemory>? Carried = null,
+    [property: Id(12)] string? ParentStory = null)
 {
     /// <summary>Key of the grain of character <paramref name="characterId"/> in the scene <paramref name="sceneKey"/> (this one's key).</summary>
     public string CharacterKey(string sceneKey, string characterId) => StoryKeys.Character(Story ?? sceneKey, characterId);

@@ -265,6 +265,33 @@ internal sealed partial class CharacterGrain(
         await state.WriteStateAsync();
     }
 
+    public Task CopyBefore(string sceneId, string targetKey)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sceneId);
+        ArgumentException.ThrowIfNullOrEmpty(targetKey);
+        var past = state.State.Story.TakeWhile(s => StoryKeys.SceneId(s.SceneKey) != sceneId).ToList();
+        if (past.Count == state.State.Story.Count && state.State.Casting is { } current && StoryKeys.SceneId(current.SceneKey) != sceneId)
+        {
+            // It has not reached that scene here: what it is playing now is past there.
+            past.Add(new PlayedScene(current, [.. state.State.Witnessed], state.State.Memory));
+        }
+
+        return GrainFactory.GetGrain<ICharacterGrain>(targetKey).Seed(past);
+    }
+
+    public async Task Seed(IReadOnlyList<PlayedScene> story)
+    {
+        ArgumentNullException.ThrowIfNull(story);
+        if (state.State.Casting is not null || state.State.Story.Count > 0 || story.Count == 0)
+        {
+            return;
+        }
+
+        state.State.Story = [.. story];
+        state.State.Memory = story[^1].Memory;
+        await state.WriteStateAsync();
+    }
+
     /// <summary>
     /// The lines it brings into <paramref name="casting"/>'s scene with <see cref="MemoryCarry.Lines"/>: the most recent it
     /// witnessed in the scenes it played (not what it had brought into them) that fit half the room its prompt leaves

@@ -250,9 +250,16 @@ internal sealed partial class SceneGrain
         await SaveAsync();
         Signal();
         LogSceneEnded(logger, Key, phase, reason, state.State.Lines.Count);
+        if (Definition.ParentStory is not null)
+        {
+            // A branch, or a later scene of a branch's story: not one of its run's scenes (whoever forked it watches
+            // it), but the story goes on in the branch.
+            await ContinueStoryAsync();
+            return;
+        }
+
         if (state.State.Origin is not null)
         {
-            // A branch is not one of its run's scenes: whoever forked it watches it.
             return;
         }
 
@@ -266,6 +273,81 @@ internal sealed partial class SceneGrain
             LogEndNotReported(logger, e, Key);
         }
     }
+
+    /// <summary>
+    /// Plays on the story a branch started: each scene that comes after this one in the scenario starts in the branch's
+    /// story once the scenes it comes after that are in that story (the branch's scene and those after it) have ended
+    /// there; the others it comes after count as played, as they were in the story the branch came from. A character of
+    /// such a scene who is not in the branch's story yet comes from that story, as it was before the scene.
+    /// </summary>
+    private async Task ContinueStoryAsync()
+    {
+        var start = Definition;
+        var story = start.Story!;
+        try
+        {
+            var scenario = await CallWithRetriesAsync("read the scenario", null, () => GrainFactory.GetGrain<IScenarioRunGrain>(start.RunId).GetScenario());
+            var root = StoryKeys.SceneId(story);
+            if (scenario is null || scenario.Scenes.All(s => s.Id != root))
+            {
+                // A scene started on its own: its branch has no later scenes.
+                return;
+            }
+
+            var inBranch = InBranch(scenario, root);
+            foreach (var next in scenario.Scenes.Where(s => (s.After ?? []).Contains(start.Scene.Id, StringComparer.Ordinal)))
+            {
+                var waits = (next.After ?? []).Where(inBranch.Contains).Select(id => id == root ? story : StoryKeys.Continuation(story, id));
+                var ended = await Task.WhenAll(waits.Select(async key => key == Key || (await GrainFactory.GetGrain<ISceneGrain>(key).GetStatus()).Phase is ScenePhase.Completed or ScenePhase.Failed));
+                if (!ended.All(e => e))
+                {
+                    continue;
+                }
+
+                await Task.WhenAll(next.Present.Select(id => CallWithRetriesAsync(
+                    "copy a character into the branch",
+                    id,
+                    () => GrainFactory.GetGrain<ICharacterGrain>(StoryKeys.Character(start.ParentStory!, id)).CopyBefore(next.Id, StoryKeys.Character(story, id)))));
+                var key = StoryKeys.Continuation(story, next.Id);
+                var cast = next.Present.Select(scenario.Character).ToList();
+                await GrainFactory.GetGrain<ISceneGrain>(key).Start(new SceneStart(
+                    start.RunId, start.Replica, next, cast, start.Sampling, start.Scenario, start.WatchRoles, start.PromptFormat, start.Memory, story, start.Carry, ParentStory: start.ParentStory));
+                state.State.Continuations.Add(key);
+                await SaveAsync();
+                LogStoryContinued(logger, Key, key);
+            }
+        }
+        catch (Exception e)
+        {
+            // The branch itself has ended as it should; only its story stops here.
+            LogStoryNotContinued(logger, e, Key);
+        }
+    }
+
+    /// <summary>The scene <paramref name="root"/> and every scene that comes after it, directly or through others.</summary>
+    private static HashSet<string> InBranch(ScenarioDefinition scenario, string root)
+    {
+        var inBranch = new HashSet<string>(StringComparer.Ordinal) { root };
+        for (var grew = true; grew;)
+        {
+            grew = false;
+            foreach (var scene in scenario.Scenes)
+            {
+                if (!inBranch.Contains(scene.Id) && (scene.After ?? []).Any(inBranch.Contains))
+                {
+                    grew |= inBranch.Add(scene.Id);
+                }
+            }
+        }
+
+        return inBranch;
+    }
+
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Debug, Message = "Scene {Scene} ended; its branch's story goes on in {Next}")]
+    private static partial void LogStoryContinued(ILogger logger, string scene, string next);
+
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Warning, Message = "Scene {Scene} ended, but its branch's story could not go on")]
+    private static partial void LogStoryNotContinued(ILogger logger, Exception exception, string scene);
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "Scene {Scene} failed")]
     private static partial void LogSceneFailed(ILogger logger, Exception exception, string scene);

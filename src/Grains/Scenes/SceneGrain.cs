@@ -152,7 +152,7 @@ internal sealed partial class SceneGrain(
                 () => Character(c.Id).ForkInto(new CharacterFork(shared.Count, keys, sampling, Key)))));
             await Task.WhenAll(keys.Select((key, b) => GrainFactory.GetGrain<ISceneGrain>(key).StartBranch(new SceneBranchStart(
                 // A branch is a story of its own: its characters are the copies just made, keyed by the branch's key.
-                start with { Scene = continuation, Sampling = sampling with { Seed = SceneSeeds.Branch(sampling.Seed, number, b) }, Story = key },
+                start with { Scene = continuation, Sampling = sampling with { Seed = SceneSeeds.Branch(sampling.Seed, number, b) }, Story = key, ParentStory = start.Story ?? Key },
                 new SceneOrigin(Key, number, b, at, shared.Count),
                 shared))));
             var result = new SceneForkResult(
@@ -197,7 +197,8 @@ internal sealed partial class SceneGrain(
 
     public Task<SceneStart?> GetStart() => Task.FromResult(state.State.Start);
 
-    public Task<SceneLineage> GetLineage() => Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks]));
+    public Task<SceneLineage> GetLineage() =>
+        Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks], state.State.Start?.Story, [.. state.State.Continuations]));
 
     public async Task<int> Intervene(SceneIntervention intervention)
     {

@@ -35,4 +35,7 @@ public sealed class SceneState
 
     /// <summary>Interventions sent while the scene plays, spoken before the next character turn.</summary>
     [Id(9)] public List<SceneIntervention> PendingInterventions { get; set; } = [];
+
+    /// <summary>In a branch's story, the later scenes this one started when it ended.</summary>
+    [Id(10)] public List<string> Continuations { get; set; } = [];
 }
