@@ -88,6 +88,34 @@ public sealed class ForkAndExperimentCommandTests(TheaterClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Fork_SceneOfAStory_PlaysAndWritesTheStorysLaterScenesInTheBranch()
+    {
+        var output = Path.Combine(fixture.Directory, $"runs-{Guid.NewGuid():N}");
+        var (code, stdout, stderr) = await AgentTheaterAsync(
+            "run", "scenarios/story.yaml", "--model", fixture.ModelPath, "--out", output, "--sequences", "16", "--context", "1024", "--no-attribution");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var run = Assert.Single(Directory.GetDirectories(output));
+
+        // The cellar comes after the common room, and dawn after the cellar: a branch of the cellar plays dawn on.
+        (code, stdout, stderr) = await AgentTheaterAsync("fork", run, "--scene", "cellar-0", "--at", "2", "--branches", "2", "--turns", "1", "--sequences", "16", "--context", "1024", "--no-attribution");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var dawn = File.ReadAllLines(Path.Combine(run, "scenes", "dawn-0.jsonl"));
+        for (var b = 0; b < 2; b++)
+        {
+            var branchDawn = File.ReadAllLines(Path.Combine(run, "scenes", $"dawn-0~0.{b}@cellar.jsonl"));
+            Assert.Equal(dawn.Length, branchDawn.Length);
+        }
+
+        using var tree = await ReadTreeAsync(run);
+        var cellar = tree.RootElement.EnumerateArray().Single(n => n.GetProperty("key").GetString()!.EndsWith("/cellar/0", StringComparison.Ordinal));
+        var branches = Assert.Single(cellar.GetProperty("forks").EnumerateArray()).GetProperty("branches").EnumerateArray().ToList();
+        Assert.Equal(
+            [$"{Path.GetFileName(run)}/dawn/0~0.0@cellar", $"{Path.GetFileName(run)}/dawn/0~0.1@cellar"],
+            branches.Select(b => Assert.Single(b.GetProperty("continuations").EnumerateArray()).GetProperty("key").GetString()));
+        Assert.Contains("then, in this branch's story:", await File.ReadAllTextAsync(Path.Combine(run, "tree.md"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ExperimentTwentyQuestions_SmallRun_ReportsEveryGameAndBranch_AndItsFiguresFollowFromTheGames()
     {
         var output = Path.Combine(fixture.Directory, $"experiments-{Guid.NewGuid():N}");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using AgentTheater.Client.Progress;
@@ -135,6 +136,12 @@ internal static class SceneForker
             run.WriteScene(keys[i], statuses[i], transcripts[i]);
         }
 
+        // A branch of a story's scene plays the story's later scenes on in the branch: wait for them, and write them too.
+        foreach (var later in (await PlayStoriesAsync(grains, keys, cancellationToken)).Where(n => !keys.Contains(n.Key)))
+        {
+            run.WriteScene(later.Key, later.Status, await grains.GetGrain<ISceneGrain>(later.Key).GetTranscript());
+        }
+
         var tree = await SceneTree.ReadAsync(grains, forked.Roots, cancellationToken);
         run.WriteJson("tree.json", tree);
         run.WriteText("tree.md", SceneTree.Markdown(forked.RunId, tree));
@@ -145,6 +152,33 @@ internal static class SceneForker
         }
 
         return transcripts;
+    }
+
+    /// <summary>
+    /// Waits until the stories the branches started have played out (every later scene ended, none left to start) and
+    /// returns their scenes; gives up on one whose end never decides its later scenes (its silo died then) after a minute
+    /// without change.
+    /// </summary>
+    private static async Task<IReadOnlyList<SceneNode>> PlayStoriesAsync(IGrainFactory grains, IReadOnlyList<string> branches, CancellationToken cancellationToken)
+    {
+        var unchanged = Stopwatch.StartNew();
+        var seen = "";
+        while (true)
+        {
+            var nodes = SceneTree.Nodes(await SceneTree.ReadAsync(grains, branches, cancellationToken)).ToList();
+            var now = string.Join(',', nodes.Select(n => $"{n.Key}:{n.Status.Lines}:{n.Settled}"));
+            if (nodes.All(n => n.Settled) || unchanged.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                return nodes;
+            }
+
+            if (now != seen)
+            {
+                (seen, unchanged) = (now, Stopwatch.StartNew());
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
     }
 
     /// <summary>One row per branch: phase, turns, its first line after the fork and that line's prefill.</summary>

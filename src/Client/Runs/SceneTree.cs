@@ -11,7 +11,14 @@ namespace AgentTheater.Client.Runs;
 /// <param name="Status">Where it is.</param>
 /// <param name="Origin">Where it was forked from (null for a scene the run started).</param>
 /// <param name="Forks">Forks made of it, each with its branches.</param>
-internal sealed record SceneNode(string Key, SceneStatus Status, SceneOrigin? Origin, IReadOnlyList<ForkNode> Forks);
+/// <param name="Continuations">
+/// In a branch's story, the later scenes it started when it ended, each with its own; null while its end has not decided them.
+/// </param>
+internal sealed record SceneNode(string Key, SceneStatus Status, SceneOrigin? Origin, IReadOnlyList<ForkNode> Forks, IReadOnlyList<SceneNode>? Continuations = null)
+{
+    /// <summary>Whether the scene and its branch's story have played out: it has ended and started every later scene it could.</summary>
+    public bool Settled => Status.Phase is not (ScenePhase.Playing or ScenePhase.NotStarted) && Continuations is not null;
+}
 
 /// <summary>One fork and the branch scenes it made.</summary>
 /// <param name="Fork">What the fork made and cost.</param>
@@ -33,9 +40,9 @@ internal static class SceneTree
         return nodes;
     }
 
-    /// <summary>Every scene in the trees, parents before their branches.</summary>
+    /// <summary>Every scene in the trees, parents before their branches, each branch before the later scenes of its story.</summary>
     public static IEnumerable<SceneNode> Nodes(IEnumerable<SceneNode> nodes) =>
-        nodes.SelectMany(n => Nodes(n.Forks.SelectMany(f => f.Branches)).Prepend(n));
+        nodes.SelectMany(n => Nodes(n.Forks.SelectMany(f => f.Branches).Concat(n.Continuations ?? [])).Prepend(n));
 
     /// <summary>Every scene key in the trees, parents before their branches.</summary>
     public static IEnumerable<string> Keys(IEnumerable<SceneNode> nodes) => Nodes(nodes).Select(n => n.Key);
@@ -70,7 +77,17 @@ internal static class SceneTree
             forks.Add(new ForkNode(fork, branches));
         }
 
-        return new SceneNode(key, await scene.GetStatus(), lineage.Origin, forks);
+        List<SceneNode>? continuations = null;
+        if (lineage.Continuations is { } later)
+        {
+            continuations = [];
+            foreach (var next in later)
+            {
+                continuations.Add(await ReadAsync(grains, next, cancellationToken));
+            }
+        }
+
+        return new SceneNode(key, await scene.GetStatus(), lineage.Origin, forks, continuations);
     }
 
     private static void Append(StringBuilder text, SceneNode node, int depth)
@@ -85,6 +102,12 @@ internal static class SceneTree
             {
                 Append(text, branch, depth + 2);
             }
+        }
+
+        foreach (var next in node.Continuations ?? [])
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{indent}    - then, in this branch's story:\n");
+            Append(text, next, depth + 2);
         }
     }
 }

@@ -138,7 +138,8 @@ public sealed record SceneBranchStart(
 /// <param name="Forks">Forks made of it, in order.</param>
 /// <param name="Story">The story it is part of (<see cref="StoryKeys"/>); null for a scene on its own.</param>
 /// <param name="Continuations">
-/// In a branch's story, the later scenes it started when it ended (those that come after it in the scenario).
+/// In a branch's story, the later scenes it started when it ended (those that come after it in the scenario); null
+/// until its end has started them all.
 /// </param>
 [GenerateSerializer, Immutable, Alias("AgentTheater.SceneLineage")]
 public sealed record SceneLineage(
@@ -164,8 +165,8 @@ public sealed record SceneLineage(
 /// </param>
 /// <param name="Carry">What the characters bring from the story's earlier scenes (the scenario's <c>memory: {carry: ...}</c>).</param>
 /// <param name="Carried">
-/// What each character brought into this scene, by character id, as it said when it joined: attribution scores its
-/// lines against the prompt it spoke from. Null until the cast has joined.
+/// What each character brought into this scene, in the order of <paramref name="Cast"/>, as it said when it joined:
+/// attribution scores its lines against the prompt it spoke from. Null until the cast has joined (or when none brought anything).
 /// </param>
 /// <param name="ParentStory">
 /// For a branch of a scene and the later scenes of its story: the story it branched from. A character of a later scene
@@ -184,14 +185,18 @@ public sealed record SceneStart(
     [property: Id(8)] MemorySummary Memory = MemorySummary.None,
     [property: Id(9)] string? Story = null,
     [property: Id(10)] MemoryCarry Carry = MemoryCarry.Lines,
-    [property: Id(11)] IReadOnlyDictionary<string, CarriedMemory>? Carried = null,
+    [property: Id(11)] IReadOnlyList<CarriedMemory>? Carried = null,
     [property: Id(12)] string? ParentStory = null)
 {
     /// <summary>Key of the grain of character <paramref name="characterId"/> in the scene <paramref name="sceneKey"/> (this one's key).</summary>
     public string CharacterKey(string sceneKey, string characterId) => StoryKeys.Character(Story ?? sceneKey, characterId);
 
     /// <summary>What character <paramref name="characterId"/> brought into the scene (nothing when it brought nothing).</summary>
-    public CarriedMemory CarriedBy(string characterId) => Carried?.GetValueOrDefault(characterId) ?? CarriedMemory.Nothing;
+    public CarriedMemory CarriedBy(string characterId)
+    {
+        var index = Cast.ToList().FindIndex(c => c.Id == characterId);
+        return Carried is { } carried && index >= 0 && index < carried.Count ? carried[index] : CarriedMemory.Nothing;
+    }
 }
 
 /// <summary>Lifecycle of a scene.</summary>

@@ -237,7 +237,7 @@ internal sealed partial class SceneGrain
             () => Character(c.Id).Join(new CharacterCasting(Key, c, start.Scene.Setting, names, start.Sampling, start.PromptFormat, start.Memory, start.Carry)))));
         if (start.Carried is null && carried.Any(c => c.Lines.Count > 0 || c.Summary is not null))
         {
-            state.State.Start = start with { Carried = start.Cast.Zip(carried).ToDictionary(p => p.First.Id, p => p.Second) };
+            state.State.Start = start with { Carried = carried };
             await SaveAsync();
         }
     }
@@ -322,6 +322,9 @@ internal sealed partial class SceneGrain
             // The branch itself has ended as it should; only its story stops here.
             LogStoryNotContinued(logger, e, Key);
         }
+
+        state.State.Continued = true;
+        await SaveAsync();
     }
 
     /// <summary>The scene <paramref name="root"/> and every scene that comes after it, directly or through others.</summary>

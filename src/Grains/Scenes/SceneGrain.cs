@@ -198,7 +198,12 @@ internal sealed partial class SceneGrain(
     public Task<SceneStart?> GetStart() => Task.FromResult(state.State.Start);
 
     public Task<SceneLineage> GetLineage() =>
-        Task.FromResult(new SceneLineage(Key, state.State.Origin, [.. state.State.Forks], state.State.Start?.Story, [.. state.State.Continuations]));
+        Task.FromResult(new SceneLineage(
+            Key,
+            state.State.Origin,
+            [.. state.State.Forks],
+            state.State.Start?.Story,
+            state.State.Continued || state.State.Start?.ParentStory is null ? [.. state.State.Continuations] : null));
 
     public async Task<int> Intervene(SceneIntervention intervention)
     {

@@ -38,4 +38,7 @@ public sealed class SceneState
 
     /// <summary>In a branch's story, the later scenes this one started when it ended.</summary>
     [Id(10)] public List<string> Continuations { get; set; } = [];
+
+    /// <summary>In a branch's story, whether its end has started the later scenes it could (<see cref="Continuations"/> is complete).</summary>
+    [Id(11)] public bool Continued { get; set; }
 }
