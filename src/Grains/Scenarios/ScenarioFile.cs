@@ -167,6 +167,16 @@ public static class ScenarioFile
             text += " Memory: the model summarises the lines a context drops.";
         }
 
+        if (scenario.Scenes.Any(s => s.After is { Count: > 0 }))
+        {
+            text += scenario.Carry switch
+            {
+                MemoryCarry.None => " Into a later scene, characters bring nothing of the earlier ones.",
+                MemoryCarry.Summary => " Into a later scene, characters bring a summary of the earlier ones.",
+                _ => " Into a later scene, characters bring the lines they witnessed in the earlier ones.",
+            };
+        }
+
         var forced = scenario.Characters.Where(c => c.PlayAs is not null).Select(c => $"{c.Name} plays {c.PlayAs!.Role} from turn {c.PlayAs.FromTurn}").ToList();
         return forced.Count > 0 ? $"{text} Forced takeovers: {string.Join("; ", forced)}." : text;
     }
@@ -183,7 +193,8 @@ public static class ScenarioFile
             _ => "",
         };
         var interventions = scene.Interventions.Count == 0 ? "" : $", {Count(scene.Interventions.Count, "intervention")}";
-        return $"{scene.Id}: {string.Join(", ", scene.Present)}; {policy}{turnTaking}, up to {Count(scene.MaxTurns, "turn")}{interventions}";
+        var after = scene.After is { Count: > 0 } before ? $", after {string.Join(", ", before)}" : "";
+        return $"{scene.Id}: {string.Join(", ", scene.Present)}; {policy}{turnTaking}, up to {Count(scene.MaxTurns, "turn")}{interventions}{after}";
     }
 
     private static string Count(long count, string noun) =>

@@ -316,6 +316,10 @@ function showScene(runId, sceneId, replica) {
     const context = await api(`${base}/characters/${encodeURIComponent(character.id)}`);
     section.hidden = false;
     section.querySelector(".who").textContent = character.name;
+    const carried = context.carried.lines.filter(l => l.speaker !== "Narrator" || !/^\((Earlier|Now):/.test(l.text)).length;
+    section.querySelector(".played").textContent = context.played.length === 0
+      ? "Its first scene in this story."
+      : `Played before: ${context.played.map(k => k.split("/").slice(1).join(" ")).join(", ")}; brought ${context.carried.summary ? "a summary" : `${carried} lines`} into this scene.`;
     section.querySelector(".prompt").textContent = context.prompt;
   }
 
@@ -329,6 +333,12 @@ function showScene(runId, sceneId, replica) {
     }
     if (scene.lineage.forks.length === 0) {
       parts.push(el("p", { class: "hint", text: scene.status.phase === "playing" ? "Fork it when it has ended." : "No forks yet." }));
+    }
+    if (scene.lineage.continuations?.length) {
+      parts.push(el("p", {}, "Its branch's story goes on in: ", ...scene.lineage.continuations.map(key => {
+        const k = key.split("/");
+        return el("a", { href: sceneHref(k[0], k[1], k.slice(2).join("/")), "data-testid": "continuation-link", text: `${k[1]} (${k.slice(2).join("/")}) ` });
+      })));
     }
     for (const fork of scene.lineage.forks) {
       parts.push(el("p", { text: `Fork ${fork.fork} at turn ${fork.atTurn} (${fork.sharedLines} lines shared):` }),
