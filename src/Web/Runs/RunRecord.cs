@@ -76,7 +76,8 @@ public static class RunRecord
             attributed = Summarize(attributions, generated + prefilled, generationMilliseconds);
         }
 
-        var characters = scenario.Scenes.Sum(s => s.Present.Count) * scenario.Replicas;
+        // One grain per character and replica: a character plays its whole story.
+        var characters = scenario.Scenes.SelectMany(s => s.Present).Distinct(StringComparer.Ordinal).Count() * scenario.Replicas;
         var summary = new RunSummary(
             runId,
             scenario.Name,

@@ -10,7 +10,7 @@ namespace AgentTheater.Web.Runs;
 /// <param name="CharacterLines">Lines spoken by characters.</param>
 /// <param name="Tokens">Generated tokens.</param>
 /// <param name="PrefillTokens">Prompt tokens the pool prefilled for character lines.</param>
-/// <param name="Characters">Character grains (scenes × present).</param>
+/// <param name="Characters">Character grains: the characters present in any scene, once per replica (each plays its whole story).</param>
 /// <param name="WallSeconds">Wall time from start to the last scene's end.</param>
 /// <param name="PeakWorkingSetMegabytes">Peak resident memory of this process.</param>
 /// <param name="GenerationSeconds">Time character lines spent in the pool (queue and generation), summed over lines.</param>
