@@ -58,6 +58,57 @@ public sealed class CharacterCardTests : IDisposable
     }
 
     [Fact]
+    public void Load_PngWithCompressedITxtOrZTxtCardChunk_ImportsTheSameCharacter()
+    {
+        var base64 = Encoding.ASCII.GetBytes(Convert.ToBase64String(Encoding.UTF8.GetBytes(CharacterCard.ToV2Json(Marta))));
+        byte[] iTxt = [.. "chara"u8, 0, 1, 0, .. "en"u8, 0, 0, .. Deflate(base64)];
+        byte[] zTxt = [.. "chara"u8, 0, 0, .. Deflate(base64)];
+        byte[] plainITxt = [.. "chara"u8, 0, 0, 0, 0, 0, .. base64];
+
+        foreach (var (type, data) in new[] { ("iTXt", iTxt), ("zTXt", zTxt), ("iTXt", plainITxt) })
+        {
+            File.WriteAllBytes(Path.Combine(folder, "marta.png"), Png((type, data)));
+            AssertSameCharacter(Marta, Assert.Single(Load("- card: marta.png").Characters));
+        }
+    }
+
+    [Fact]
+    public void Load_PngWhoseCardChunkFailsItsCrc_IsAnErrorNamingTheChunk()
+    {
+        var png = Png(("chara", CharacterCard.ToV2Json(Marta)));
+        var text = png.AsSpan().IndexOf("tEXtchara"u8);
+        png[text + 20] ^= 0x01;
+        File.WriteAllBytes(Path.Combine(folder, "damaged.png"), png);
+
+        var error = LoadError("- card: damaged.png");
+
+        Assert.Equal("characters[0].card", error.Field);
+        Assert.StartsWith("card 'damaged.png': its PNG chunk 'chara' (tEXt at byte ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("fails its CRC check (the file is damaged)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_PngWithBadCompressedCardChunk_IsAnErrorNamingTheChunk()
+    {
+        File.WriteAllBytes(Path.Combine(folder, "bad.png"), Png(("zTXt", [.. "ccv3"u8, 0, 0, 0x78, 0x9C, 0xFF, 0xFF, 0xFF])));
+
+        var error = LoadError("- card: bad.png");
+
+        Assert.Equal("card 'bad.png': its PNG chunk 'ccv3' (zTXt) cannot be read (a bad header or compressed data)", error.Message);
+    }
+
+    private static byte[] Deflate(byte[] bytes)
+    {
+        using var output = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(output, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        {
+            zlib.Write(bytes);
+        }
+
+        return output.ToArray();
+    }
+
+    [Fact]
     public void Load_V3PngWithCcv3Chunk_PrefersItOverChara()
     {
         var v3 = V3Card("Marta", "the innkeeper", "warm", "a storm is coming");
@@ -143,7 +194,7 @@ public sealed class CharacterCardTests : IDisposable
         var error = LoadError("- card: plain.png");
 
         Assert.Equal((10, 11, "characters[0].card"), (error.Line, error.Column, error.Field));
-        Assert.Equal("card 'plain.png' is a PNG without a 'chara' or 'ccv3' tEXt chunk (not a character card)", error.Message);
+        Assert.Equal("card 'plain.png' is a PNG without a 'chara' or 'ccv3' text chunk (not a character card)", error.Message);
     }
 
     [Theory]
@@ -256,15 +307,21 @@ public sealed class CharacterCardTests : IDisposable
         """;
 
     /// <summary>A 1x1 grey PNG with a <c>tEXt</c> chunk per entry (the text base64-encoded unless it is a plain comment).</summary>
-    private static byte[] Png(params (string Keyword, string Text)[] texts)
+    private static byte[] Png(params (string Keyword, string Text)[] texts) => Png(texts.Select(t => ("tEXt", TextChunk(t.Keyword, t.Text))).ToArray());
+
+    /// <summary>The data of a <c>tEXt</c> chunk: the keyword, a zero byte, the text (base64 for a card keyword).</summary>
+    private static byte[] TextChunk(string keyword, string text) =>
+        [.. Encoding.Latin1.GetBytes(keyword), 0, .. Encoding.Latin1.GetBytes(keyword is "chara" or "ccv3" ? Convert.ToBase64String(Encoding.UTF8.GetBytes(text)) : text)];
+
+    /// <summary>A 1x1 grey PNG with the chunks given (type and data) between its header and its image data.</summary>
+    private static byte[] Png(params (string Type, byte[] Data)[] chunks)
     {
         using var png = new MemoryStream();
         png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
         Chunk(png, "IHDR", [0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
-        foreach (var (keyword, text) in texts)
+        foreach (var (type, data) in chunks)
         {
-            var value = keyword is "chara" or "ccv3" ? Convert.ToBase64String(Encoding.UTF8.GetBytes(text)) : text;
-            Chunk(png, "tEXt", [.. Encoding.Latin1.GetBytes(keyword), 0, .. Encoding.Latin1.GetBytes(value)]);
+            Chunk(png, type, data);
         }
 
         // zlib stream of one scanline: filter 0, one grey byte.

@@ -375,8 +375,9 @@ public sealed class ScenarioFileTests : IDisposable
         Assert.Equal(7, named.MaxSilence);
         var summary = ScenarioFile.Describe(scenario);
         Assert.Contains("tuned: a, b; director (max silence 1, recency penalty 0 nats, addressed boost 2.5 nats), up to 12 turns;", summary, StringComparison.Ordinal);
-        Assert.Contains("plain: a, b; director (max silence 6, recency penalty 3 nats, addressed boost 2 nats), up to 12 turns;", summary, StringComparison.Ordinal);
-        Assert.Contains("named: a, b; addressed (max silence 7), up to 12 turns)", summary, StringComparison.Ordinal);
+        Assert.Contains("plain: a, b; director (max silence 6, recency penalty 3 nats, addressed boost 2 nats), up to 12 turns, after tuned;", summary, StringComparison.Ordinal);
+        Assert.Contains("named: a, b; addressed (max silence 7), up to 12 turns, after plain)", summary, StringComparison.Ordinal);
+        Assert.EndsWith("Into a later scene, characters bring the lines they witnessed in the earlier ones.", summary, StringComparison.Ordinal);
     }
 
     [Fact]

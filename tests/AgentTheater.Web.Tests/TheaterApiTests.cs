@@ -473,6 +473,36 @@ public sealed class TheaterApiTests(TheaterServerFixture server) : IClassFixture
     }
 
     [Fact]
+    public async Task Character_OfAStoryThatPlayedOn_IsShownAsItWasInEachScene()
+    {
+        // The keeper plays the lamp room, then the stairs (after it, by the default rule), bringing the lamp room's lines.
+        var yaml = Scenario("two-acts", turns: 2) + """
+              - id: stairs
+                setting: The spiral stairs below the lamp room.
+                present: [keeper]
+                max_turns: 2
+            """;
+        var runId = await StartRunAsync(yaml);
+        await WaitForRunWrittenAsync(runId);
+
+        var first = await GetAsync<CharacterContext>(SceneUrl(runId) + "/characters/keeper");
+        var later = await GetAsync<CharacterContext>($"/api/runs/{runId}/scenes/stairs/0/characters/keeper");
+        var lampRoom = await GetAsync<SceneView>(SceneUrl(runId));
+        var stairs = await GetAsync<SceneView>($"/api/runs/{runId}/scenes/stairs/0");
+
+        Assert.Empty(first.Played);
+        Assert.Empty(first.Carried.Lines);
+        Assert.Equal(lampRoom.Lines, first.Witnessed);
+        Assert.Equal([lampRoom.Key], later.Played);
+        Assert.Equal(
+            ["(Earlier: The lamp room of a lighthouse on a stormy night.)", .. lampRoom.Lines.Select(l => l.Text), "(Now: The spiral stairs below the lamp room.)"],
+            later.Carried.Lines.Select(l => l.Text));
+        Assert.Equal([.. later.Carried.Lines, .. stairs.Lines], later.Witnessed);
+        Assert.Contains(lampRoom.Lines[^1].Text, later.Prompt, StringComparison.Ordinal);
+        Assert.Equal((StoryKeys.Main(runId, 0), StoryKeys.Main(runId, 0)), (lampRoom.Lineage.Story, stairs.Lineage.Story));
+    }
+
+    [Fact]
     public async Task Intervene_InvalidRequests_Return400AndQueueNothing()
     {
         var runId = await StartRunAsync(Scenario("invalid-intervention", turns: 1000));

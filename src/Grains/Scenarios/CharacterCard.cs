@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.IO.Compression;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -22,6 +23,21 @@ public static class CharacterCard
 
     /// <summary>The key under <c>data.extensions</c> that holds this project's fields.</summary>
     public const string ExtensionKey = "agent_theater";
+
+    /// <summary>Most bytes a compressed card chunk may inflate to (as a card file's own limit).</summary>
+    private const int MaxInflatedBytes = MaxFileBytes;
+
+    /// <summary>CRC-32 of each byte value, for <see cref="Crc32"/>.</summary>
+    private static readonly uint[] CrcTable = [.. Enumerable.Range(0, 256).Select(n =>
+    {
+        var c = (uint)n;
+        for (var k = 0; k < 8; k++)
+        {
+            c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+
+        return c;
+    })];
 
     private const string SpecV2 = "chara_card_v2";
     private const string SpecV3 = "chara_card_v3";
@@ -176,7 +192,88 @@ public static class CharacterCard
         return tail > 0 ? message[..tail].TrimEnd() : message;
     }
 
-    /// <summary>The JSON text in a PNG's <c>ccv3</c> chunk, else its <c>chara</c> chunk (both base64 in <c>tEXt</c>).</summary>
+    /// <summary>
+    /// The text of a PNG text chunk after its keyword: <c>tEXt</c> Latin-1; <c>zTXt</c> a compression method (0: zlib)
+    /// and the compressed Latin-1 text; <c>iTXt</c> a compression flag and method, a language tag and a translated
+    /// keyword (each ending in a zero byte), then UTF-8 text, zlib-compressed when the flag is 1.
+    /// </summary>
+    private static string ChunkText(string type, ReadOnlySpan<byte> rest, string name, string keyword)
+    {
+        try
+        {
+            switch (type)
+            {
+                case "zTXt":
+                    return rest.Length < 1 || rest[0] != 0 ? throw Damaged() : Encoding.Latin1.GetString(Inflate(rest[1..]));
+                case "iTXt":
+                    if (rest.Length < 2 || rest[1] != 0)
+                    {
+                        throw Damaged();
+                    }
+
+                    var compressed = rest[0] == 1;
+                    var afterFlags = rest[2..];
+                    var language = afterFlags.IndexOf((byte)0);
+                    var translated = language < 0 ? -1 : afterFlags[(language + 1)..].IndexOf((byte)0);
+                    if (translated < 0)
+                    {
+                        throw Damaged();
+                    }
+
+                    var body = afterFlags[(language + 1 + translated + 1)..];
+                    return Encoding.UTF8.GetString(compressed ? Inflate(body) : body);
+                default:
+                    return Encoding.Latin1.GetString(rest);
+            }
+        }
+        catch (InvalidDataException)
+        {
+            throw Damaged();
+        }
+
+        CharacterCardException Damaged() =>
+            new($"card {MessageText.Quote(name)}: its PNG chunk '{keyword}' ({type}) cannot be read (a bad header or compressed data)");
+    }
+
+    private static byte[] Inflate(ReadOnlySpan<byte> compressed)
+    {
+        using var input = new MemoryStream(compressed.ToArray());
+        using var zlib = new ZLibStream(input, CompressionMode.Decompress);
+        using var output = new MemoryStream();
+
+        // A card is text of at most a few hundred kilobytes: stop a zip bomb at the card file's own limit.
+        var buffer = new byte[81920];
+        int read;
+        while ((read = zlib.Read(buffer)) > 0)
+        {
+            if (output.Length + read > MaxInflatedBytes)
+            {
+                throw new InvalidDataException("too large");
+            }
+
+            output.Write(buffer, 0, read);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>The PNG (and zlib) CRC-32 of <paramref name="bytes"/>: polynomial 0xEDB88320, reflected.</summary>
+    private static uint Crc32(ReadOnlySpan<byte> bytes)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in bytes)
+        {
+            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        }
+
+        return crc ^ 0xFFFFFFFFu;
+    }
+
+    /// <summary>
+    /// The JSON text in a PNG's <c>ccv3</c> chunk, else its <c>chara</c> chunk (base64, in a <c>tEXt</c>, <c>zTXt</c> or
+    /// <c>iTXt</c> chunk, the latter two compressed or not). A card chunk whose CRC does not match is an error (the file
+    /// is damaged); other chunks are not checked.
+    /// </summary>
     private static byte[] JsonFromPng(byte[] png, string name)
     {
         string? chara = null;
@@ -197,15 +294,20 @@ public static class CharacterCard
             }
 
             var data = png.AsSpan(at + 8, (int)length);
-            if (type == "tEXt" && data.IndexOf((byte)0) is var zero and > 0)
+            if (type is "tEXt" or "zTXt" or "iTXt" && data.IndexOf((byte)0) is var zero and > 0 && Encoding.Latin1.GetString(data[..zero]) is "ccv3" or "chara")
             {
                 var keyword = Encoding.Latin1.GetString(data[..zero]);
-                var text = Encoding.Latin1.GetString(data[(zero + 1)..]);
+                if (Crc32(png.AsSpan(at + 4, (int)length + 4)) != BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(at + 8 + (int)length, 4)))
+                {
+                    throw new CharacterCardException($"card {MessageText.Quote(name)}: its PNG chunk '{keyword}' ({type} at byte {at}) fails its CRC check (the file is damaged)");
+                }
+
+                var text = ChunkText(type, data[(zero + 1)..], name, keyword);
                 if (keyword == "ccv3")
                 {
                     ccv3 = text;
                 }
-                else if (keyword == "chara")
+                else
                 {
                     chara = text;
                 }
@@ -221,7 +323,7 @@ public static class CharacterCard
         var (found, keywordFound) = ccv3 is not null ? (ccv3, "ccv3") : (chara, "chara");
         if (found is null)
         {
-            throw new CharacterCardException($"card {MessageText.Quote(name)} is a PNG without a 'chara' or 'ccv3' tEXt chunk (not a character card)");
+            throw new CharacterCardException($"card {MessageText.Quote(name)} is a PNG without a 'chara' or 'ccv3' text chunk (not a character card)");
         }
 
         try
