@@ -299,8 +299,9 @@ internal sealed partial class SceneAttributionGrain(
         foreach (var witnessed in contexts)
         {
             // The no-persona script prompt (and with SharedRivals, a rival's nameless one) is the same for the whole
-            // cast up to the name cue, unless whispers made what this character witnessed its own.
-            var heardByAll = witnessed.All(l => l.To is null);
+            // cast up to the name cue, unless whispers, or lines it brought from earlier scenes (negative indexes), made
+            // what this character witnessed its own.
+            var heardByAll = witnessed.All(l => l.To is null && l.Index >= 0);
             foreach (var hypothesis in hypotheses)
             {
                 var nameless = _options.SharedRivals && heardByAll && RoleHypotheses.IsRival(hypothesis);
