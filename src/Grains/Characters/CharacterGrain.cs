@@ -194,16 +194,7 @@ internal sealed partial class CharacterGrain(
 
     public async Task<CharacterView> GetView(string? sceneKey = null)
     {
-        var current = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
-        var played = sceneKey is null || sceneKey == current.SceneKey ? state.State.Story.Count : state.State.Story.FindIndex(s => s.SceneKey == sceneKey);
-        if (played < 0)
-        {
-            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} was never in scene {sceneKey} (it is in {current.SceneKey}).");
-        }
-
-        var (casting, witnessed, memory) = played == state.State.Story.Count
-            ? (current, (IReadOnlyList<SceneLine>)state.State.Witnessed, state.State.Memory)
-            : (state.State.Story[played].Casting, state.State.Story[played].Witnessed, state.State.Story[played].Memory);
+        var (played, casting, witnessed, memory) = AsIn(sceneKey);
         var (prompt, _) = await _budget.PromptAsync(GrainFactory.Inference(this.GetPrimaryKeyString()), casting, witnessed, memory: memory);
         var carried = played == state.State.Story.Count
             ? state.State.Carried ?? CarriedMemory.Nothing
@@ -214,18 +205,9 @@ internal sealed partial class CharacterGrain(
     public async Task<ForkReply> ForkInto(CharacterFork fork)
     {
         ArgumentNullException.ThrowIfNull(fork);
-        var current = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
 
         // The character as it was in the scene forked: the one it is in, or one of its story it has played on from.
-        var played = fork.SceneKey is null || fork.SceneKey == current.SceneKey ? state.State.Story.Count : state.State.Story.FindIndex(s => s.SceneKey == fork.SceneKey);
-        if (played < 0)
-        {
-            throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} was never in scene {fork.SceneKey}.");
-        }
-
-        var (casting, witnessed, memory) = played == state.State.Story.Count
-            ? (current, (IReadOnlyList<SceneLine>)state.State.Witnessed, state.State.Memory)
-            : (state.State.Story[played].Casting, state.State.Story[played].Witnessed, state.State.Story[played].Memory);
+        var (played, casting, witnessed, memory) = AsIn(fork.SceneKey);
         var shared = witnessed.Where(l => l.Index < fork.BeforeIndex).ToList();
         var story = state.State.Story.Take(played).ToList();
         var branches = fork.BranchSceneKeys.Select(scene => (Scene: scene, Key: StoryKeys.Character(scene, casting.Persona.Id))).ToList();
@@ -290,6 +272,26 @@ internal sealed partial class CharacterGrain(
         state.State.Story = [.. story];
         state.State.Memory = story[^1].Memory;
         await state.WriteStateAsync();
+    }
+
+    /// <summary>
+    /// The character as it was in scene <paramref name="sceneKey"/> of its story (null: the one it is in): where that
+    /// scene is in <see cref="CharacterState.Story"/> (its count for the current one), and its casting, witnessed lines
+    /// and memory there.
+    /// </summary>
+    private (int Played, CharacterCasting Casting, IReadOnlyList<SceneLine> Witnessed, string? Memory) AsIn(string? sceneKey)
+    {
+        var current = state.State.Casting ?? throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} has not joined a scene.");
+        var story = state.State.Story;
+        if (sceneKey is null || sceneKey == current.SceneKey)
+        {
+            return (story.Count, current, state.State.Witnessed, state.State.Memory);
+        }
+
+        var played = story.FindIndex(s => s.SceneKey == sceneKey);
+        return played >= 0
+            ? (played, story[played].Casting, story[played].Witnessed, story[played].Memory)
+            : throw new InvalidOperationException($"Character {this.GetPrimaryKeyString()} was never in scene {sceneKey} (it is in {current.SceneKey}).");
     }
 
     /// <summary>
