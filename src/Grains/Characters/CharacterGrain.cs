@@ -355,12 +355,7 @@ internal sealed partial class CharacterGrain(
             return last.Memory;
         }
 
-        var (text, messages) = await _budget.MemoryPromptAsync(inference, last.Casting with { Sampling = casting.Sampling }, last.Memory, lines);
-        var reply = await inference.Generate(
-            new GenerateCall($"{this.GetPrimaryKeyString()}/memory", text, PromptBudget.MemoryTokens, 0f, 1f, 0, 1.1f, 0, ["\n"], messages));
-        var summary = DialoguePrompt.Flatten(reply.Text);
-        LogRemembered(logger, casting.Persona.Id, lines.Count, reply.Tokens);
-        return summary.Length > 0 ? summary : last.Memory;
+        return await SummariseAsync(inference, last.Casting with { Sampling = casting.Sampling }, last.Memory, lines, CancellationToken.None);
     }
 
     /// <summary>
@@ -376,16 +371,25 @@ internal sealed partial class CharacterGrain(
             return false;
         }
 
-        var session = $"{this.GetPrimaryKeyString()}/memory";
-        var (text, messages) = await _budget.MemoryPromptAsync(inference, casting, state.State.Memory, dropped);
+        state.State.Memory = await SummariseAsync(inference, casting, state.State.Memory, dropped, cancellationToken);
+        state.State.MemoryBefore = dropped[^1].Index + 1;
+        return true;
+    }
+
+    /// <summary>
+    /// The character's own model folds <paramref name="lines"/> into <paramref name="memory"/> (its summary so far)
+    /// through the pool, in a session of its own; an empty summary keeps the old one.
+    /// </summary>
+    private async Task<string?> SummariseAsync(
+        IInferenceGrain inference, CharacterCasting casting, string? memory, List<SceneLine> lines, CancellationToken cancellationToken)
+    {
+        var (text, messages) = await _budget.MemoryPromptAsync(inference, casting, memory, lines);
         var reply = await inference.Generate(
-            new GenerateCall(session, text, PromptBudget.MemoryTokens, 0f, 1f, 0, 1.1f, 0, ["\n"], messages),
+            new GenerateCall($"{this.GetPrimaryKeyString()}/memory", text, PromptBudget.MemoryTokens, 0f, 1f, 0, 1.1f, 0, ["\n"], messages),
             cancellationToken);
         var summary = DialoguePrompt.Flatten(reply.Text);
-        state.State.Memory = summary.Length > 0 ? summary : state.State.Memory;
-        state.State.MemoryBefore = dropped[^1].Index + 1;
-        LogRemembered(logger, casting.Persona.Id, dropped.Count, reply.Tokens);
-        return true;
+        LogRemembered(logger, casting.Persona.Id, lines.Count, reply.Tokens);
+        return summary.Length > 0 ? summary : memory;
     }
 
     private bool Add(SceneLine line)
