@@ -34,6 +34,18 @@ public sealed class PromptBudget
     public async Task<int> FirstKeptAsync(
         IInferenceGrain inference, string who, string pinned, IReadOnlyList<string> lines, int lineTokens, int perLine = 0, int pinnedExtra = 0)
     {
+        var room = await RoomAsync(inference, who, pinned, lines, lineTokens, pinnedExtra);
+        return ContextWindow.FirstKept([.. lines.Select(l => _tokens[l] + perLine)], room);
+    }
+
+    /// <summary>
+    /// Tokens left for lines after a pinned part <paramref name="pinned"/> (taking <paramref name="pinnedExtra"/> tokens
+    /// more), leaving <paramref name="lineTokens"/> to generate; counts <paramref name="lines"/> too, so
+    /// <see cref="_tokens"/> holds every one of them.
+    /// </summary>
+    /// <exception cref="PromptBudgetException">The pinned part alone does not fit.</exception>
+    private async Task<int> RoomAsync(IInferenceGrain inference, string who, string pinned, IReadOnlyList<string> lines, int lineTokens, int pinnedExtra)
+    {
         ArgumentNullException.ThrowIfNull(inference);
         ArgumentNullException.ThrowIfNull(lines);
         var limits = await LimitsAsync(inference);
@@ -54,7 +66,7 @@ public sealed class PromptBudget
             throw new PromptBudgetException(who, pinnedTokens, Usable(limits, lineTokens));
         }
 
-        return ContextWindow.FirstKept([.. lines.Select(l => _tokens[l] + perLine)], room);
+        return room;
     }
 
     /// <summary>
@@ -74,7 +86,7 @@ public sealed class PromptBudget
         ArgumentNullException.ThrowIfNull(witnessed);
         var limits = await LimitsAsync(inference);
         var chat = limits.Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
-        var who = $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}";
+        var who = Who(casting);
 
         // In chat the system message is pinned and each line is a message of its own, with the template's markers
         // around it. Room for a summary is kept whether or not one was written yet, so writing one never moves the cut.
@@ -110,12 +122,8 @@ public sealed class PromptBudget
         var empty = Render(casting, [], omittedEarlier: true, persona: true, chat);
         var texts = earlier.Select(l => chat ? DialoguePrompt.ChatContent(casting, l) : DialoguePrompt.Line(l)).ToList();
         var pinned = chat ? empty.Messages![0].Content : empty.Text;
-        var lineTokens = casting.Sampling.MaxTokensPerLine;
         var perLine = chat ? limits.ChatMessageTokens : 0;
-
-        // All of the room: the counts are cached, and the pinned part must fit.
-        await FirstKeptAsync(inference, $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}", pinned, texts, lineTokens, perLine, PinnedExtra(limits, chat, casting.Memory));
-        var half = Room(limits, _tokens[pinned] + PinnedExtra(limits, chat, casting.Memory), lineTokens) / 2;
+        var half = await RoomAsync(inference, Who(casting), pinned, texts, casting.Sampling.MaxTokensPerLine, PinnedExtra(limits, chat, casting.Memory)) / 2;
         var first = earlier.Count;
         for (long used = 0; first > 0 && used + _tokens[texts[first - 1]] + perLine <= half; first--)
         {
@@ -154,6 +162,9 @@ public sealed class PromptBudget
         ArgumentNullException.ThrowIfNull(casting);
         return (await LimitsAsync(inference)).Resolve(casting.PromptFormat) == PromptFormatChoice.Chat;
     }
+
+    /// <summary>Who a prompt is for, as a <see cref="PromptBudgetException"/> names it.</summary>
+    private static string Who(CharacterCasting casting) => $"Character '{casting.Persona.Id}' ({casting.Persona.Name}) in {casting.SceneKey}";
 
     private static CharacterCasting WithLongestCue(CharacterCasting casting) =>
         casting with { Persona = casting.Persona with { Name = casting.CastNames.Append(casting.Persona.Name).OrderByDescending(n => n.Length).ThenBy(n => n, StringComparer.Ordinal).First() } };
