@@ -23,22 +23,34 @@ public static class StoryKeys
     /// </summary>
     public static string Continuation(string branchStory, string sceneId)
     {
-        ArgumentException.ThrowIfNullOrEmpty(branchStory);
-        var parts = branchStory.Split('/', 3);
-        if (parts.Length != 3)
-        {
-            throw new ArgumentException($"'{branchStory}' is not a scene key ({{run}}/{{scene}}/{{replica}}).", nameof(branchStory));
-        }
-
-        return $"{parts[0]}/{sceneId}/{parts[2]}@{parts[1]}";
+        var (run, scene, replica) = SceneKeys.Parse(branchStory);
+        return SceneKeys.Of(run, sceneId, $"{replica}@{scene}");
     }
 
     /// <summary>The scene id in a scene key <c>{run}/{scene id}/{replica}</c>.</summary>
-    public static string SceneId(string sceneKey)
+    public static string SceneId(string sceneKey) => SceneKeys.Parse(sceneKey).SceneId;
+}
+
+/// <summary>
+/// Scene keys: <c>{run}/{scene id}/{replica}</c>, where the replica part is a number, or a branch's
+/// (<c>0~1.2</c>, <c>0~1.2@cellar</c>). Scene ids and replica parts never hold <c>/</c>; a run id may, so a key is
+/// read from its end.
+/// </summary>
+public static class SceneKeys
+{
+    /// <summary>The key of scene <paramref name="sceneId"/>, replica part <paramref name="replica"/>, of run <paramref name="runId"/>.</summary>
+    public static string Of(string runId, string sceneId, string replica) => $"{runId}/{sceneId}/{replica}";
+
+    /// <summary>The parts of a scene key.</summary>
+    /// <exception cref="ArgumentException">It has fewer than three parts.</exception>
+    public static (string RunId, string SceneId, string Replica) Parse(string sceneKey)
     {
         ArgumentException.ThrowIfNullOrEmpty(sceneKey);
-        var parts = sceneKey.Split('/');
-        return parts.Length >= 3 ? parts[1] : sceneKey;
+        var replica = sceneKey.LastIndexOf('/');
+        var scene = replica > 0 ? sceneKey.LastIndexOf('/', replica - 1) : -1;
+        return scene > 0
+            ? (sceneKey[..scene], sceneKey[(scene + 1)..replica], sceneKey[(replica + 1)..])
+            : throw new ArgumentException($"'{sceneKey}' is not a scene key ({{run}}/{{scene}}/{{replica}}).", nameof(sceneKey));
     }
 }
 

@@ -302,13 +302,13 @@ internal sealed partial class ScenarioRunGrain(
         await StartSuccessors();
     }
 
-    private string SceneKey(string sceneId, int replica) => $"{this.GetPrimaryKeyString()}/{sceneId}/{replica}";
+    private string SceneKey(string sceneId, int replica) => SceneKeys.Of(this.GetPrimaryKeyString(), sceneId, replica.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>The scene id and replica of a key <c>{run}/{scene}/{replica}</c> (the run id may itself hold '/').</summary>
-    private (string SceneId, int Replica) ParseKey(string key)
+    /// <summary>The scene id and replica of one of this run's scene keys.</summary>
+    private static (string SceneId, int Replica) ParseKey(string key)
     {
-        var parts = key[(this.GetPrimaryKeyString().Length + 1)..].Split('/');
-        return (parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture));
+        var (_, sceneId, replica) = SceneKeys.Parse(key);
+        return (sceneId, int.Parse(replica, CultureInfo.InvariantCulture));
     }
 
     /// <summary>Records a scene's end; false when it was already recorded.</summary>

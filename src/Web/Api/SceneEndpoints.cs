@@ -108,16 +108,15 @@ internal static class SceneEndpoints
     /// <summary>The scene's grain, what it started with, and its key; <see cref="NotFoundException"/> for a scene that never started.</summary>
     private static async Task<(ISceneGrain Scene, SceneStart Start, string Key)> RequireSceneAsync(IGrainFactory grains, string runId, string sceneId, string replica)
     {
-        var key = $"{runId}/{sceneId}/{replica}";
+        var key = SceneKeys.Of(runId, sceneId, replica);
         var scene = grains.GetGrain<ISceneGrain>(key);
         var start = await scene.GetStart() ?? throw new NotFoundException($"There is no scene '{sceneId}' replica '{replica}' in run '{runId}'.");
         return (scene, start, key);
     }
 
-    /// <summary>A scene key's parts: <c>{run}/{scene}/{replica}</c>.</summary>
     private static SceneEntry Entry(string key, SceneStatus status)
     {
-        var parts = key.Split('/');
-        return new SceneEntry(key, parts[^2], parts[^1], status);
+        var (_, sceneId, replica) = SceneKeys.Parse(key);
+        return new SceneEntry(key, sceneId, replica, status);
     }
 }
