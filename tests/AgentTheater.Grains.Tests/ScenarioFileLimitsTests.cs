@@ -8,23 +8,12 @@ namespace AgentTheater.Grains.Tests;
 /// <summary>Hostile scenario files (each one an input the fuzz tests once crashed the parser with) end in positioned errors.</summary>
 public sealed class ScenarioFileLimitsTests
 {
-    private const string MinimalCast = """
-        characters:
-          - id: innkeeper
-            name: Marta
-            role: the innkeeper
-        scenes:
-          - setting: A quiet afternoon.
-            present: [innkeeper]
-
-        """;
-
     [Theory]
     [InlineData("name: \"\\UFFFFFFFF\"\n")]
     [InlineData("name: \"\\uDC00\\uD800\"\n")]
     public void Parse_EscapeNamingNoCharacter_IsAnInvalidYamlError(string line)
     {
-        var only = SingleError("name: x\n" + line + MinimalCast);
+        var only = SingleError("name: x\n" + line + ScenarioFileTests.MinimalCast);
 
         Assert.Equal(2, only.Line);
         Assert.InRange(only.Column, 1, line.Length);
@@ -103,7 +92,7 @@ public sealed class ScenarioFileLimitsTests
     [Fact]
     public void Parse_HugeValueInAnError_IsQuotedShortened()
     {
-        var only = SingleError(MinimalCast.Replace("present: [innkeeper]", $"present: [{new string('x', 3_000)}]", StringComparison.Ordinal));
+        var only = SingleError(ScenarioFileTests.MinimalCast.Replace("present: [innkeeper]", $"present: [{new string('x', 3_000)}]", StringComparison.Ordinal));
 
         Assert.Equal(("scenes[0].present[0]", $"unknown character '{new string('x', 40)}... (3,000 characters)' (characters: innkeeper)"), (only.Field, only.Message));
     }
@@ -111,7 +100,7 @@ public sealed class ScenarioFileLimitsTests
     [Fact]
     public void Parse_ControlAndInvisibleCharactersInAnError_AreEscaped()
     {
-        var only = SingleError("replicas: \"1\\e[31m\u200D\"\n" + MinimalCast);
+        var only = SingleError("replicas: \"1\\e[31m\u200D\"\n" + ScenarioFileTests.MinimalCast);
 
         Assert.Equal("expected an integer, got '1\\u001B[31m\\u200D'", only.Message);
     }
@@ -141,7 +130,7 @@ public sealed class ScenarioFileLimitsTests
     [Fact]
     public void Parse_ScriptedInterventionOverTheLimit_IsAnErrorAtItsTextNamingTheLimit()
     {
-        var only = SingleError(MinimalCast + $"    interventions: [{{turn: 1, text: {new string('x', 4_001)}}}]\n");
+        var only = SingleError(ScenarioFileTests.MinimalCast + $"    interventions: [{{turn: 1, text: {new string('x', 4_001)}}}]\n");
 
         Assert.Equal(
             (8, 37, "scenes[0].interventions[0].text", "is 4,001 characters long; at most 4,000 are allowed"),
@@ -153,7 +142,7 @@ public sealed class ScenarioFileLimitsTests
     {
         var text = new string('x', ScenarioFile.MaxTextLength);
 
-        var scenario = ScenarioFile.Parse(MinimalCast + $"    interventions: [{{turn: 1, text: {text}}}]\n", "limits.yaml");
+        var scenario = ScenarioFile.Parse(ScenarioFileTests.MinimalCast + $"    interventions: [{{turn: 1, text: {text}}}]\n", "limits.yaml");
 
         Assert.Equal(text, Assert.Single(scenario.Scenes[0].Interventions).Text);
     }
@@ -168,7 +157,7 @@ public sealed class ScenarioFileLimitsTests
     [InlineData("  - setting: A quiet afternoon.", "  - setting: Here.\n    stop_phrases: [{0}]", "scenes[0].stop_phrases[0]")]
     public void Parse_FreeTextOverTheLimit_IsAnErrorNamingTheFieldAndTheLimit(string line, string replacement, string field)
     {
-        var yaml = MinimalCast.Replace(line, string.Format(CultureInfo.InvariantCulture, replacement, new string('x', 5_000)), StringComparison.Ordinal);
+        var yaml = ScenarioFileTests.MinimalCast.Replace(line, string.Format(CultureInfo.InvariantCulture, replacement, new string('x', 5_000)), StringComparison.Ordinal);
 
         var only = SingleError(yaml);
 
@@ -178,7 +167,7 @@ public sealed class ScenarioFileLimitsTests
     [Fact]
     public void Parse_TenMegabyteIntervention_IsAFileSizeErrorWhereTheTextPassesTheLimit()
     {
-        var prefix = MinimalCast + "    interventions:\n      - turn: 1\n        text: ";
+        var prefix = ScenarioFileTests.MinimalCast + "    interventions:\n      - turn: 1\n        text: ";
         var yaml = prefix + new string('x', 10 << 20) + "\n";
         var clock = Stopwatch.StartNew();
 
@@ -197,7 +186,7 @@ public sealed class ScenarioFileLimitsTests
     {
         using var folder = new TempDirectory();
         var path = folder.File("large.yaml");
-        File.WriteAllText(path, MinimalCast + "# " + new string('\u00E9', 1 << 20) + "\n");
+        File.WriteAllText(path, ScenarioFileTests.MinimalCast + "# " + new string('\u00E9', 1 << 20) + "\n");
 
         var error = Assert.Throws<ScenarioValidationException>(() => ScenarioFile.Load(path));
 
@@ -209,8 +198,8 @@ public sealed class ScenarioFileLimitsTests
     [Fact]
     public void Parse_ScenarioOfExactlyTheLimit_IsRead()
     {
-        var comment = "# " + new string('\u00E9', (ScenarioFile.MaxFileBytes - MinimalCast.Length - 2) / 2);
-        var yaml = MinimalCast + comment + new string(' ', ScenarioFile.MaxFileBytes - Encoding.UTF8.GetByteCount(MinimalCast + comment));
+        var comment = "# " + new string('\u00E9', (ScenarioFile.MaxFileBytes - ScenarioFileTests.MinimalCast.Length - 2) / 2);
+        var yaml = ScenarioFileTests.MinimalCast + comment + new string(' ', ScenarioFile.MaxFileBytes - Encoding.UTF8.GetByteCount(ScenarioFileTests.MinimalCast + comment));
         Assert.Equal(ScenarioFile.MaxFileBytes, Encoding.UTF8.GetByteCount(yaml));
 
         Assert.Equal("innkeeper", Assert.Single(ScenarioFile.Parse(yaml, "limits.yaml").Characters).Id);
@@ -223,7 +212,7 @@ public sealed class ScenarioFileLimitsTests
         var clock = Stopwatch.StartNew();
 
         // An explicit key ("? "): a plain one may have at most 1,024 characters in YAML.
-        var only = SingleError(MinimalCast + "? " + new string('k', 1_000_000) + "\n: x\n");
+        var only = SingleError(ScenarioFileTests.MinimalCast + "? " + new string('k', 1_000_000) + "\n: x\n");
 
         Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 64 << 20);

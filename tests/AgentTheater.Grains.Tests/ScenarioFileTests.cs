@@ -488,7 +488,8 @@ public sealed class ScenarioFileTests : IDisposable
         Assert.Equal(("scenarios/x.yaml", line, column, field), (only.File, only.Line, only.Column, only.Field));
     }
 
-    private const string MinimalCast = """
+    /// <summary>The smallest valid cast and scene, to follow the top-level fields a test is about.</summary>
+    internal const string MinimalCast = """
         characters:
           - id: innkeeper
             name: Marta
