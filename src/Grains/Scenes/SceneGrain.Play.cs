@@ -308,10 +308,9 @@ internal sealed partial class SceneGrain
                     "copy a character into the branch",
                     id,
                     () => GrainFactory.GetGrain<ICharacterGrain>(StoryKeys.Character(start.ParentStory!, id)).CopyBefore(next.Id, StoryKeys.Character(story, id)))));
+                // The same run, replica, story and sampling as this scene: only the scene, its cast and what they bring differ.
                 var key = StoryKeys.Continuation(story, next.Id);
-                var cast = next.Present.Select(scenario.Character).ToList();
-                await GrainFactory.GetGrain<ISceneGrain>(key).Start(new SceneStart(
-                    start.RunId, start.Replica, next, cast, start.Sampling, start.Scenario, start.WatchRoles, start.PromptFormat, start.Memory, story, start.Carry, ParentStory: start.ParentStory));
+                await GrainFactory.GetGrain<ISceneGrain>(key).Start(start with { Scene = next, Cast = [.. next.Present.Select(scenario.Character)], Carried = null });
                 state.State.Continuations.Add(key);
                 await SaveAsync();
                 LogStoryContinued(logger, Key, key);
