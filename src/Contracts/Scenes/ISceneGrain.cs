@@ -194,8 +194,18 @@ public sealed record SceneStart(
     /// <summary>What character <paramref name="characterId"/> brought into the scene (nothing when it brought nothing).</summary>
     public CarriedMemory CarriedBy(string characterId)
     {
-        var index = Cast.ToList().FindIndex(c => c.Id == characterId);
-        return Carried is { } carried && index >= 0 && index < carried.Count ? carried[index] : CarriedMemory.Nothing;
+        if (Carried is { } carried)
+        {
+            for (var i = 0; i < Math.Min(Cast.Count, carried.Count); i++)
+            {
+                if (Cast[i].Id == characterId)
+                {
+                    return carried[i];
+                }
+            }
+        }
+
+        return CarriedMemory.Nothing;
     }
 }
 

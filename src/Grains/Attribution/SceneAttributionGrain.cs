@@ -294,6 +294,8 @@ internal sealed partial class SceneAttributionGrain(
         SceneStart scene, PersonaCard speaker, RoleHypothesis[] hypotheses, IReadOnlyList<IReadOnlyList<SceneLine>> contexts, SceneLine line)
     {
         var casting = new CharacterCasting(Key, speaker, scene.Scene.Setting, [.. scene.Cast.Select(c => c.Name)], scene.Sampling, scene.PromptFormat);
+        var characterKey = scene.CharacterKey(Key, speaker.Id);
+        var characterHasMemory = scene.Memory == MemorySummary.Model || scene.CarriedBy(speaker.Id).Summary is not null;
         var inference = Inference(scene, speaker);
         var calls = new List<ScoreCall>(contexts.Count * hypotheses.Length);
         foreach (var witnessed in contexts)
@@ -310,7 +312,7 @@ internal sealed partial class SceneAttributionGrain(
                 calls.Add(new ScoreCall(
                     shared
                         ? RoleHypotheses.SharedSessionKey(Key, hypothesis.Id)
-                        : RoleHypotheses.SessionKey(scene.CharacterKey(Key, speaker.Id), hypothesis.Id, characterHasMemory: scene.Memory == MemorySummary.Model || scene.CarriedBy(speaker.Id).Summary is not null),
+                        : RoleHypotheses.SessionKey(characterKey, hypothesis.Id, characterHasMemory),
                     prompt.Text,
                     RoleHypotheses.Continuation(line, chat: prompt.Messages is not null),
                     prompt.Messages));
