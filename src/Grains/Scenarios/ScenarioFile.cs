@@ -550,13 +550,14 @@ public static class ScenarioFile
     {
         var reported = new HashSet<(int, int)>();
         var characters = scenes.SelectMany(s => s.Present).Distinct(StringComparer.Ordinal);
+        var depths = Depths(edges);
         foreach (var character in characters)
         {
             var playing = Enumerable.Range(0, scenes.Count).Where(i => scenes[i].Present.Contains(character, StringComparer.Ordinal)).ToList();
 
             // Each scene with the character must come after one other scene with it, and all but one must be comparable:
             // checked pairwise along an order that follows every edge, it is a chain when each comes after the one before.
-            var order = playing.OrderBy(i => Depth(i, edges)).ThenBy(i => i).ToList();
+            var order = playing.OrderBy(i => depths[i]).ThenBy(i => i).ToList();
             for (var k = 1; k < order.Count; k++)
             {
                 var (earlier, later) = (order[k - 1], order[k]);
@@ -573,37 +574,40 @@ public static class ScenarioFile
         }
     }
 
-    /// <summary>The longest chain of <c>after</c> below scene <paramref name="scene"/> (0: it starts with the run). Needs no cycles.</summary>
-    private static int Depth(int scene, List<List<(int Scene, TextItem? Item)>> edges)
+    /// <summary>For every scene, the longest chain of <c>after</c> below it (0: it starts with the run). Needs no cycles.</summary>
+    private static int[] Depths(List<List<(int Scene, TextItem? Item)>> edges)
     {
-        var depths = new Dictionary<int, int>();
+        var depths = Enumerable.Repeat(-1, edges.Count).ToArray();
         var stack = new Stack<(int Scene, bool Expanded)>();
-        stack.Push((scene, false));
-        while (stack.Count > 0)
+        for (var scene = 0; scene < edges.Count; scene++)
         {
-            var (at, expanded) = stack.Pop();
-            if (depths.ContainsKey(at))
+            stack.Push((scene, false));
+            while (stack.Count > 0)
             {
-                continue;
-            }
-
-            if (expanded)
-            {
-                depths[at] = edges[at].Count == 0 ? 0 : edges[at].Max(e => depths[e.Scene]) + 1;
-                continue;
-            }
-
-            stack.Push((at, true));
-            foreach (var (before, _) in edges[at])
-            {
-                if (!depths.ContainsKey(before))
+                var (at, expanded) = stack.Pop();
+                if (depths[at] >= 0)
                 {
-                    stack.Push((before, false));
+                    continue;
+                }
+
+                if (expanded)
+                {
+                    depths[at] = edges[at].Count == 0 ? 0 : edges[at].Max(e => depths[e.Scene]) + 1;
+                    continue;
+                }
+
+                stack.Push((at, true));
+                foreach (var (before, _) in edges[at])
+                {
+                    if (depths[before] < 0)
+                    {
+                        stack.Push((before, false));
+                    }
                 }
             }
         }
 
-        return depths[scene];
+        return depths;
     }
 
     /// <summary>Whether scene <paramref name="later"/> comes after <paramref name="earlier"/>, directly or through others.</summary>
